@@ -1,0 +1,37 @@
+//! Storage seams of agentry.
+//!
+//! Two small traits hold everything a registry pod persists:
+//!
+//! * [`BlobStore`]: content-addressed bytes (layers, configs, record documents) and the
+//!   resumable upload areas they are written through. The embedded implementation is
+//!   [`FsBlobStore`] (local filesystem).
+//! * [`MetadataStore`]: repositories, tags, manifests (their bytes too), referrers, blob links,
+//!   upload sessions and extracted agent records, with transactional writes. The embedded
+//!   implementation is [`RedbMetadataStore`].
+//!
+//! Every implementation must pass [`testsuite`] (feature `testsuite`).
+//!
+//! ## Invariants
+//!
+//! * Nothing becomes visible under a digest until its bytes were hashed by us and matched.
+//! * A write that returned `Ok` survives `kill -9` immediately after (fsync before rename,
+//!   durable commits).
+//! * A manifest, its tag, its blob references, its referrer entry and its agent record commit in
+//!   one transaction: all or nothing.
+
+pub mod blob;
+pub mod error;
+pub mod fs;
+pub mod gc;
+pub mod meta;
+pub mod redb_meta;
+#[cfg(feature = "testsuite")]
+pub mod testsuite;
+
+pub use blob::{BlobInfo, BlobRead, BlobStore, ByteRange, ByteStream, UploadId};
+pub use error::{StoreError, StoreResult};
+pub use fs::FsBlobStore;
+pub use meta::{
+    ManifestMeta, ManifestPut, MetadataStore, Page, RecordEntry, StoredManifest, UploadSession,
+};
+pub use redb_meta::RedbMetadataStore;

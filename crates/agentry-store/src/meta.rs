@@ -1,0 +1,164 @@
+//! The metadata-store seam: repositories, tags, manifests, referrers, blob links, upload
+//! sessions and agent records.
+
+use std::collections::BTreeMap;
+
+use agentry_types::{AgentRecord, Digest, ManifestRef, RepoName, Tag};
+use async_trait::async_trait;
+use bytes::Bytes;
+use serde::{Deserialize, Serialize};
+
+use crate::blob::UploadId;
+use crate::error::StoreResult;
+
+/// What is known about a stored manifest, without its bytes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ManifestMeta {
+    pub digest: Digest,
+    /// The manifest's own media type (`application/vnd.oci.image.manifest.v1+json`, …).
+    pub media_type: String,
+    pub size: u64,
+    /// `artifactType`, or for image manifests without one the config media type, as the
+    /// referrers API reports it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub artifact_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<Digest>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<String, String>,
+    /// Unix seconds when this manifest was first stored in this repository.
+    pub created_at: i64,
+}
+
+/// A manifest with its exact bytes.
+#[derive(Debug, Clone)]
+pub struct StoredManifest {
+    pub meta: ManifestMeta,
+    pub bytes: Bytes,
+}
+
+/// An agent record extracted from a manifest, stored in the same transaction.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RecordEntry {
+    pub repo: RepoName,
+    pub manifest_digest: Digest,
+    pub record: AgentRecord,
+}
+
+/// Everything `put_manifest` commits atomically.
+#[derive(Debug, Clone)]
+pub struct ManifestPut {
+    pub repo: RepoName,
+    pub meta: ManifestMeta,
+    pub bytes: Bytes,
+    /// Blobs the manifest references (config, layers). Each must be linked into `repo`,
+    /// otherwise the put fails with `StoreError::BlobUnknown(first missing)`.
+    pub blobs: Vec<Digest>,
+    /// Manifests an index references. Each must exist in `repo` (else `BlobUnknown`).
+    pub manifests: Vec<Digest>,
+    /// Tag to point at this manifest (`None` for a push by digest).
+    pub tag: Option<Tag>,
+    /// Extracted agent record, replacing any earlier record of this manifest.
+    pub record: Option<AgentRecord>,
+}
+
+/// A resumable upload in progress.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UploadSession {
+    pub id: String,
+    pub repo: RepoName,
+    /// Unix seconds.
+    pub started_at: i64,
+}
+
+impl UploadSession {
+    pub fn upload_id(&self) -> Option<UploadId> {
+        UploadId::parse(&self.id)
+    }
+}
+
+/// A page of a lexically ordered listing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// True when more items follow the last one returned.
+    pub more: bool,
+}
+
+/// Transactional metadata. Writes that return `Ok` are durable.
+#[async_trait]
+pub trait MetadataStore: Send + Sync + 'static {
+    // ---- blob links: which repository may serve which blob ----
+
+    /// Record that `digest` (already in the blob store) belongs to `repo`.
+    async fn link_blob(&self, repo: &RepoName, digest: &Digest, size: u64) -> StoreResult<()>;
+    /// Size of the blob if it is linked into `repo`.
+    async fn blob_link(&self, repo: &RepoName, digest: &Digest) -> StoreResult<Option<u64>>;
+    /// Remove the link. Returns whether it existed.
+    async fn unlink_blob(&self, repo: &RepoName, digest: &Digest) -> StoreResult<bool>;
+
+    // ---- manifests and tags ----
+
+    /// Commit a manifest with its tag, references, referrer entry and record, atomically.
+    async fn put_manifest(&self, put: ManifestPut) -> StoreResult<()>;
+    /// The manifest a tag or digest names in `repo`.
+    async fn get_manifest(
+        &self,
+        repo: &RepoName,
+        reference: &ManifestRef,
+    ) -> StoreResult<Option<StoredManifest>>;
+    /// Like `get_manifest` without the bytes.
+    async fn manifest_meta(
+        &self,
+        repo: &RepoName,
+        reference: &ManifestRef,
+    ) -> StoreResult<Option<ManifestMeta>>;
+    /// Delete a manifest from `repo` with every tag pointing at it, its references, its
+    /// referrer entry and its record. Returns whether it existed.
+    async fn delete_manifest(&self, repo: &RepoName, digest: &Digest) -> StoreResult<bool>;
+    /// Delete one tag (the manifest stays). Returns whether it existed.
+    async fn delete_tag(&self, repo: &RepoName, tag: &Tag) -> StoreResult<bool>;
+    /// Tags of `repo` in lexical order, strictly after `last`, at most `n`. `None` when the
+    /// repository does not exist.
+    async fn list_tags(
+        &self,
+        repo: &RepoName,
+        last: Option<&str>,
+        n: usize,
+    ) -> StoreResult<Option<Page<String>>>;
+    /// Repositories holding at least one manifest, lexical order, strictly after `last`.
+    async fn list_repositories(&self, last: Option<&str>, n: usize) -> StoreResult<Page<String>>;
+    /// Manifests in `repo` whose `subject` is `subject`.
+    async fn referrers(&self, repo: &RepoName, subject: &Digest)
+    -> StoreResult<Vec<ManifestMeta>>;
+
+    // ---- upload sessions ----
+
+    async fn upload_create(&self, session: &UploadSession) -> StoreResult<()>;
+    async fn upload_get(&self, id: &UploadId) -> StoreResult<Option<UploadSession>>;
+    async fn upload_remove(&self, id: &UploadId) -> StoreResult<()>;
+    /// Sessions started before `before` (unix seconds).
+    async fn uploads_started_before(&self, before: i64) -> StoreResult<Vec<UploadSession>>;
+
+    // ---- agent records ----
+
+    /// The record extracted from the manifest `digest` in `repo`.
+    async fn record(&self, repo: &RepoName, digest: &Digest) -> StoreResult<Option<RecordEntry>>;
+    /// All records, ordered by (repo, manifest digest), strictly after `after`, at most `n`:
+    /// the feed `agentry reindex` rebuilds the search index from.
+    async fn records(
+        &self,
+        after: Option<(&RepoName, &Digest)>,
+        n: usize,
+    ) -> StoreResult<Page<RecordEntry>>;
+
+    // ---- garbage collection ----
+
+    /// Every blob digest referenced by some manifest (configs, layers) or linked into a
+    /// repository after `linked_after` (unix seconds): the live set.
+    async fn live_blobs(&self, linked_after: i64) -> StoreResult<std::collections::HashSet<Digest>>;
+    /// In one transaction: if no manifest references `digest` and no link to it is newer than
+    /// `linked_before`, remove every link to it and return true (the caller then deletes the
+    /// bytes). Otherwise change nothing and return false.
+    async fn release_blob(&self, digest: &Digest, linked_before: i64) -> StoreResult<bool>;
+}

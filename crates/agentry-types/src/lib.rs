@@ -1,0 +1,20 @@
+//! Core value types shared by every agentry crate.
+//!
+//! Nothing here performs I/O. Every type that crosses a trust boundary (a digest from a URL, a
+//! repository name from a request path, a record from a pushed document) is parsed into one of
+//! these types first, so the rest of the code can rely on its invariants.
+
+pub mod context;
+pub mod digest;
+pub mod name;
+pub mod record;
+pub mod trust;
+
+pub use context::{ContextBudget, ContextSpec};
+pub use digest::{Digest, DigestAlgorithm, DigestError, Hasher};
+pub use name::{ManifestRef, NameError, Reference, RepoName, Tag};
+pub use record::AgentRecord;
+pub use trust::TrustTier;
+
+/// The OCI `artifactType` that marks a manifest as an agent artifact.
+pub const AGENT_ARTIFACT_TYPE: &str = "application/vnd.ossa.agent.manifest.v1+json";
