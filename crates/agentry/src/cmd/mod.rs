@@ -1,0 +1,137 @@
+//! The commands of the `agentry` binary: one module per command, one pattern for all.
+//!
+//! Each `cmd/<name>.rs` declares
+//!
+//! ```ignore
+//! /// One-line summary shown in `agentry --help` (put it on the line in `commands!` below).
+//! #[derive(Debug, clap::Args)]
+//! pub struct Args { /* the command's own flags; `env = "AGENTRY_…"` where useful */ }
+//!
+//! pub async fn run(args: Args, global: &Global) -> anyhow::Result<std::process::ExitCode>;
+//! ```
+//!
+//! and is registered by **one line** in [`commands!`] below (doc comment + `module => Variant`),
+//! which declares the module, adds the enum variant and dispatches to `run`. Keep the list
+//! sorted; nothing else in this file needs to change to add a command.
+//!
+//! Conventions every command follows:
+//! - stdout is for results, stderr for logs, progress and errors;
+//! - with `--json` the command prints exactly one JSON document on stdout ([`print_json`]);
+//! - failures are returned as `Err`; attach an exit code with [`crate::exit::Coded`] /
+//!   [`crate::exit::fail`] when it is not a plain failure (not found = 3, auth = 4, server = 5);
+//! - commands that talk to a registry `#[command(flatten)]` a [`RegistryArgs`].
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::ValueEnum;
+
+/// Options every command accepts (declared `global`, so they may follow the command name).
+#[derive(Debug, Clone, clap::Args)]
+pub struct Global {
+    /// Machine-readable output: one JSON document on stdout; errors as JSON on stderr.
+    #[arg(long, global = true, env = "AGENTRY_JSON", value_parser = clap::builder::FalseyValueParser::new())]
+    pub json: bool,
+
+    /// More log output on stderr (-v info, -vv debug, -vvv trace). AGENTRY_LOG takes a full
+    /// tracing filter (e.g. `agentry_client=debug`) and overrides this.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    /// Log line format on stderr.
+    #[arg(long, global = true, env = "AGENTRY_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
+    /// TOML configuration file [default: ~/.config/agentry/config.toml].
+    #[arg(long, global = true, env = crate::config::CONFIG_ENV, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+impl Global {
+    /// Whether progress bars may be drawn: never in `--json` mode or when stderr is not a
+    /// terminal (CI logs, pipes).
+    pub fn progress_visible(&self) -> bool {
+        use std::io::IsTerminal;
+        !self.json && std::io::stderr().is_terminal()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Where and how to reach a registry; flattened into every command that talks to one.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct RegistryArgs {
+    /// Registry to talk to (`host:port` or `http(s)://host:port`) when a reference names none.
+    #[arg(long, env = "AGENTRY_REGISTRY", value_name = "URL")]
+    pub registry: Option<String>,
+
+    /// Use HTTPS but accept any certificate (self-signed test registries).
+    #[arg(long, env = "AGENTRY_INSECURE", value_parser = clap::builder::FalseyValueParser::new())]
+    pub insecure: bool,
+
+    /// Use plain HTTP even for non-loopback hosts (loopback hosts use it by default).
+    #[arg(long, env = "AGENTRY_PLAIN_HTTP", value_parser = clap::builder::FalseyValueParser::new())]
+    pub plain_http: bool,
+
+    /// Credentials file written by `agentry login` [default: ~/.config/agentry/auth.json].
+    #[arg(long, env = "AGENTRY_AUTH_FILE", value_name = "FILE")]
+    pub auth_file: Option<PathBuf>,
+}
+
+/// Print one JSON document on stdout (the `--json` contract).
+pub fn print_json<T: serde::Serialize + ?Sized>(value: &T) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer_pretty(&mut out, value)?;
+    writeln!(out)?;
+    Ok(())
+}
+
+macro_rules! commands {
+    ($( $(#[$doc:meta])* $module:ident => $variant:ident ),* $(,)?) => {
+        $( pub mod $module; )*
+
+        /// Every `agentry` command.
+        #[derive(Debug, clap::Subcommand)]
+        pub enum Command {
+            $( $(#[$doc])* $variant($module::Args), )*
+        }
+
+        impl Command {
+            /// The command's name as typed (`push`, `serve`, …).
+            #[allow(dead_code, unreachable_code, unused_variables)]
+            pub fn name(&self) -> &'static str {
+                match *self {
+                    $( Command::$variant(_) => stringify!($module), )*
+                }
+            }
+
+            #[allow(unreachable_code, unused_variables)]
+            pub async fn run(self, global: &Global) -> anyhow::Result<ExitCode> {
+                match self {
+                    $( Command::$variant(args) => $module::run(args, global).await, )*
+                }
+            }
+        }
+    };
+}
+
+// One line per command, sorted. Add yours here.
+commands! {}
+
+impl Command {
+    /// Log level when neither `-v` nor `AGENTRY_LOG` says otherwise: long-running commands
+    /// narrate at `info`, client commands stay quiet (`warn`).
+    pub fn default_log_level(&self) -> &'static str {
+        match self.name() {
+            "serve" | "reindex" | "gc" => "info",
+            _ => "warn",
+        }
+    }
+}
