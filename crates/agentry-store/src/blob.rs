@@ -8,6 +8,7 @@ use agentry_types::Digest;
 use async_trait::async_trait;
 use bytes::Bytes;
 use futures::Stream;
+use futures::stream::BoxStream;
 
 use crate::error::StoreResult;
 
@@ -95,14 +96,23 @@ pub trait BlobStore: Send + Sync + 'static {
     async fn stat(&self, digest: &Digest) -> StoreResult<Option<u64>>;
 
     /// Open the blob, the whole of it or `range` (already checked against the size by the
-    /// caller via [`BlobStore::stat`]; an out-of-bounds range is clamped to the end).
-    async fn read(&self, digest: &Digest, range: Option<ByteRange>)
-    -> StoreResult<Option<BlobRead>>;
+    /// caller via [`BlobStore::stat`]; a range reaching past the end is clamped to the end, one
+    /// starting at or past the end yields no bytes). `None` when the blob is absent. The
+    /// stream reads from disk as it is polled: large blobs are never loaded whole.
+    async fn read(
+        &self,
+        digest: &Digest,
+        range: Option<ByteRange>,
+    ) -> StoreResult<Option<BlobRead>>;
 
     /// Store `body` under `expected`, streaming (never buffering the whole body). When
     /// `expected_len` is given, a body of another length fails with `SizeMismatch`; bodies
-    /// over `limit` fail with `TooLarge`. On any error nothing is stored. Idempotent for
-    /// content already present. Returns the size.
+    /// over `limit` fail with `TooLarge` (reading stops at the first byte past the limit). A
+    /// body that does not hash to `expected` fails with `DigestMismatch`. On any error nothing
+    /// is stored. Idempotent for content already present: the body is still read and verified,
+    /// and the stored copy counts as freshly written afterwards (so a concurrent
+    /// [`BlobStore::delete_if_stale`] cannot remove content a client was just told is stored).
+    /// Returns the size.
     async fn put(
         &self,
         expected: &Digest,
@@ -111,11 +121,25 @@ pub trait BlobStore: Send + Sync + 'static {
         limit: u64,
     ) -> StoreResult<u64>;
 
-    /// Remove the blob. Returns whether it existed.
+    /// Remove the blob unconditionally. Returns whether it existed. Garbage collection uses
+    /// [`BlobStore::delete_if_stale`] instead, which is safe against concurrent uploads.
     async fn delete(&self, digest: &Digest) -> StoreResult<bool>;
 
-    /// Every stored blob (for garbage collection).
-    async fn list(&self) -> StoreResult<Vec<BlobInfo>>;
+    /// Remove the blob unless it was written (by `put`, `upload_finish`, or an idempotent
+    /// re-put of the same content) at or after `written_before`, even when such a write races
+    /// with this call. Returns the size freed, or `None` when the blob was absent or fresh.
+    ///
+    /// Why: garbage collection decides a blob is unused from the metadata, then deletes its
+    /// bytes; a client re-uploading the same content in between must not lose it.
+    async fn delete_if_stale(
+        &self,
+        digest: &Digest,
+        written_before: SystemTime,
+    ) -> StoreResult<Option<u64>>;
+
+    /// Every stored blob, as a stream (a pod may hold millions; garbage collection processes
+    /// them in batches instead of holding one list). Order is unspecified.
+    fn list(&self) -> BoxStream<'static, StoreResult<BlobInfo>>;
 
     /// Open an empty upload area.
     async fn upload_start(&self, id: &UploadId) -> StoreResult<()>;
@@ -123,6 +147,13 @@ pub trait BlobStore: Send + Sync + 'static {
     /// Append `body` at `offset`, which must equal the current upload size (otherwise
     /// `RangeMismatch`, and nothing is written). `expected_len` and `limit` as for
     /// [`BlobStore::put`], `limit` applying to the whole upload. Returns the new upload size.
+    /// On any error (including the body failing mid-way, or the call being cancelled) the
+    /// upload keeps its previous size and content. Concurrent appends to one upload are
+    /// serialised, never interleaved; `UploadUnknown` when the upload does not exist.
+    ///
+    /// Appended chunks become durable only when the upload finishes: after a crash an upload
+    /// may resume shorter than acknowledged (or be gone), never silently wrong, because
+    /// [`BlobStore::upload_finish`] verifies the digest.
     async fn upload_append(
         &self,
         id: &UploadId,
@@ -136,7 +167,8 @@ pub trait BlobStore: Send + Sync + 'static {
     async fn upload_size(&self, id: &UploadId) -> StoreResult<Option<u64>>;
 
     /// Verify the upload against `expected` and move it into the store (durably). On a digest
-    /// mismatch the upload is discarded and `DigestMismatch` returned. Returns the size.
+    /// mismatch the upload is discarded and `DigestMismatch` returned; `UploadUnknown` when
+    /// the upload does not exist. Returns the size.
     async fn upload_finish(&self, id: &UploadId, expected: &Digest) -> StoreResult<u64>;
 
     /// Discard the upload area (no error when already gone).

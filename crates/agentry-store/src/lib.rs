@@ -31,6 +31,7 @@ pub mod testsuite;
 pub use blob::{BlobInfo, BlobRead, BlobStore, ByteRange, ByteStream, UploadId};
 pub use error::{StoreError, StoreResult};
 pub use fs::FsBlobStore;
+pub use gc::{GcOptions, GcReport, collect, expire_uploads};
 pub use meta::{
     ManifestMeta, ManifestPut, MetadataStore, Page, RecordEntry, StoredManifest, UploadSession,
 };

@@ -90,8 +90,20 @@ pub struct Page<T> {
 pub trait MetadataStore: Send + Sync + 'static {
     // ---- blob links: which repository may serve which blob ----
 
-    /// Record that `digest` (already in the blob store) belongs to `repo`.
+    /// Record that `digest` (already in the blob store) belongs to `repo`. Linking again
+    /// refreshes the link's time, which protects the blob from garbage collection for the
+    /// grace period (a client that just uploaded it is about to reference it).
     async fn link_blob(&self, repo: &RepoName, digest: &Digest, size: u64) -> StoreResult<()>;
+    /// Cross-repository mount, in one transaction: if `digest` is linked into `from`, link it
+    /// into `to` (as `link_blob` would) and return its size; otherwise change nothing and
+    /// return `None`. One transaction because a separate check-then-link could link a blob
+    /// that garbage collection releases in between.
+    async fn mount_blob(
+        &self,
+        from: &RepoName,
+        to: &RepoName,
+        digest: &Digest,
+    ) -> StoreResult<Option<u64>>;
     /// Size of the blob if it is linked into `repo`.
     async fn blob_link(&self, repo: &RepoName, digest: &Digest) -> StoreResult<Option<u64>>;
     /// Remove the link. Returns whether it existed.
@@ -100,6 +112,12 @@ pub trait MetadataStore: Send + Sync + 'static {
     // ---- manifests and tags ----
 
     /// Commit a manifest with its tag, references, referrer entry and record, atomically.
+    ///
+    /// Fails, changing nothing, with `DigestMismatch` when `put.bytes` do not hash to
+    /// `put.meta.digest` or `SizeMismatch` when `put.meta.size` is not their length, and with
+    /// `BlobUnknown(first missing)` when a blob is not linked into the repository or an index
+    /// child is not stored in it. Putting a manifest that is already stored is idempotent
+    /// (its `created_at` stays the first one); the tag moves to it, and the record is replaced.
     async fn put_manifest(&self, put: ManifestPut) -> StoreResult<()>;
     /// The manifest a tag or digest names in `repo`.
     async fn get_manifest(
@@ -118,8 +136,9 @@ pub trait MetadataStore: Send + Sync + 'static {
     async fn delete_manifest(&self, repo: &RepoName, digest: &Digest) -> StoreResult<bool>;
     /// Delete one tag (the manifest stays). Returns whether it existed.
     async fn delete_tag(&self, repo: &RepoName, tag: &Tag) -> StoreResult<bool>;
-    /// Tags of `repo` in lexical order, strictly after `last`, at most `n`. `None` when the
-    /// repository does not exist.
+    /// Tags of `repo` in lexical (byte) order, strictly after `last`, at most `n`. `None` when
+    /// the repository does not exist (holds no manifest); `Some` with no items when it holds
+    /// only untagged manifests.
     async fn list_tags(
         &self,
         repo: &RepoName,
@@ -128,14 +147,19 @@ pub trait MetadataStore: Send + Sync + 'static {
     ) -> StoreResult<Option<Page<String>>>;
     /// Repositories holding at least one manifest, lexical order, strictly after `last`.
     async fn list_repositories(&self, last: Option<&str>, n: usize) -> StoreResult<Page<String>>;
-    /// Manifests in `repo` whose `subject` is `subject`.
-    async fn referrers(&self, repo: &RepoName, subject: &Digest)
-    -> StoreResult<Vec<ManifestMeta>>;
+    /// Manifests in `repo` whose `subject` is `subject`, ordered by digest. The subject need
+    /// not exist.
+    async fn referrers(&self, repo: &RepoName, subject: &Digest) -> StoreResult<Vec<ManifestMeta>>;
 
     // ---- upload sessions ----
+    //
+    // Sessions may be committed without fsync: an upload is not acknowledged as stored until
+    // it finishes, and after a crash a lost session just means the client starts again.
 
+    /// Record a new session (replacing one with the same id).
     async fn upload_create(&self, session: &UploadSession) -> StoreResult<()>;
     async fn upload_get(&self, id: &UploadId) -> StoreResult<Option<UploadSession>>;
+    /// Forget the session (no error when already gone).
     async fn upload_remove(&self, id: &UploadId) -> StoreResult<()>;
     /// Sessions started before `before` (unix seconds).
     async fn uploads_started_before(&self, before: i64) -> StoreResult<Vec<UploadSession>>;
@@ -154,11 +178,27 @@ pub trait MetadataStore: Send + Sync + 'static {
 
     // ---- garbage collection ----
 
-    /// Every blob digest referenced by some manifest (configs, layers) or linked into a
-    /// repository after `linked_after` (unix seconds): the live set.
-    async fn live_blobs(&self, linked_after: i64) -> StoreResult<std::collections::HashSet<Digest>>;
-    /// In one transaction: if no manifest references `digest` and no link to it is newer than
-    /// `linked_before`, remove every link to it and return true (the caller then deletes the
-    /// bytes). Otherwise change nothing and return false.
-    async fn release_blob(&self, digest: &Digest, linked_before: i64) -> StoreResult<bool>;
+    //
+    // A blob is *in use* when some manifest references it (config, layer) or some repository
+    // linked it at or after `linked_before` (unix seconds): the grace period that covers a
+    // client between uploading blobs and putting the manifest naming them. Both calls take a
+    // batch, so collecting millions of blobs needs neither one transaction per blob nor the
+    // whole live set in memory.
+
+    /// The digests of `candidates` that are not in use (read-only; for a dry run and to
+    /// skip write transactions for blobs that are plainly live).
+    async fn unused_blobs(
+        &self,
+        candidates: &[Digest],
+        linked_before: i64,
+    ) -> StoreResult<Vec<Digest>>;
+    /// In one transaction: for each of `candidates` not in use, remove every link to it. Returns
+    /// those released; the caller then deletes their bytes. A `put_manifest` or `mount_blob`
+    /// racing with this either commits first (and the blob stays in use) or fails with
+    /// `BlobUnknown` / `None`.
+    async fn release_blobs(
+        &self,
+        candidates: &[Digest],
+        linked_before: i64,
+    ) -> StoreResult<Vec<Digest>>;
 }

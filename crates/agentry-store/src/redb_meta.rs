@@ -1,0 +1,921 @@
+//! The embedded metadata store on [redb](https://docs.rs/redb): one file, ACID transactions,
+//! MVCC reads that never wait for the writer.
+//!
+//! ## Tables (keys are tuples of strings, so related rows sort together)
+//!
+//! | table | key | value |
+//! |---|---|---|
+//! | `schema` | `"version"` | layout version of the whole database |
+//! | `repositories` | repo | created_at |
+//! | `tags` | (repo, tag) | manifest digest |
+//! | `tags_by_manifest` | (repo, manifest, tag) | marker (to delete a manifest's tags) |
+//! | `manifests` | (repo, manifest) | meta JSON + manifest bytes |
+//! | `manifest_blobs` | (repo, manifest) | blobs it references (to drop its references) |
+//! | `blob_links` | (blob, repo) | size, linked_at |
+//! | `blob_refs` | (blob, repo, manifest) | marker: the blob is referenced (for GC) |
+//! | `referrers` | (repo, subject, manifest) | marker |
+//! | `uploads` | upload id | session JSON |
+//! | `records` | (repo, manifest) | agent record JSON |
+//!
+//! Every value starts with a layout version byte ([`VALUE_V1`]), and the `schema` table holds
+//! the layout version of the database; [`migrate`] upgrades an older database on open, so a
+//! later layout can change any table without losing data.
+//!
+//! ## Durability and speed
+//!
+//! Every write is one write transaction on the blocking thread pool, committed with fsync
+//! (`Durability::Immediate`), except upload sessions, which commit with `Durability::None`
+//! (kept in memory, persisted by the next durable commit): an upload is not acknowledged as
+//! stored until it finishes, and losing a session in a crash only makes the client start over.
+//! Reads run inline on the caller's task: a redb read transaction is a few microseconds when
+//! the pages are cached, far less than a hop to the blocking pool (see the benchmark).
+
+use std::collections::BTreeSet;
+use std::fmt::Display;
+use std::ops::Bound;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use agentry_types::{AgentRecord, Digest, ManifestRef, RepoName, Tag};
+use async_trait::async_trait;
+use bytes::Bytes;
+use redb::{
+    Database, Durability, ReadTransaction, ReadableDatabase, ReadableTable, TableDefinition,
+    WriteTransaction,
+};
+
+use crate::blob::UploadId;
+use crate::error::{StoreError, StoreResult};
+use crate::meta::{
+    ManifestMeta, ManifestPut, MetadataStore, Page, RecordEntry, StoredManifest, UploadSession,
+};
+
+/// Layout version of the database as a whole, recorded in the `schema` table.
+pub const SCHEMA_VERSION: u64 = 1;
+/// Version byte every stored value starts with.
+pub const VALUE_V1: u8 = 1;
+
+type Key2<'a> = (&'a str, &'a str);
+type Key3<'a> = (&'a str, &'a str, &'a str);
+
+const SCHEMA: TableDefinition<&str, u64> = TableDefinition::new("schema");
+const REPOS: TableDefinition<&str, &[u8]> = TableDefinition::new("repositories");
+const TAGS: TableDefinition<Key2, &[u8]> = TableDefinition::new("tags");
+const TAGS_BY_MANIFEST: TableDefinition<Key3, &[u8]> = TableDefinition::new("tags_by_manifest");
+const MANIFESTS: TableDefinition<Key2, &[u8]> = TableDefinition::new("manifests");
+const MANIFEST_BLOBS: TableDefinition<Key2, &[u8]> = TableDefinition::new("manifest_blobs");
+const LINKS: TableDefinition<Key2, &[u8]> = TableDefinition::new("blob_links");
+const BLOB_REFS: TableDefinition<Key3, &[u8]> = TableDefinition::new("blob_refs");
+const REFERRERS: TableDefinition<Key3, &[u8]> = TableDefinition::new("referrers");
+const UPLOADS: TableDefinition<&str, &[u8]> = TableDefinition::new("uploads");
+const RECORDS: TableDefinition<Key2, &[u8]> = TableDefinition::new("records");
+
+const MARKER: &[u8] = &[VALUE_V1];
+
+fn db_err(e: impl Display) -> StoreError {
+    StoreError::Database(e.to_string())
+}
+
+fn corrupt(what: &str, e: impl Display) -> StoreError {
+    StoreError::Corrupt(format!("{what}: {e}"))
+}
+
+fn now_unix() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+// ---- value codecs: version byte first, then the layout of that version ----
+
+fn body<'a>(table: &str, v: &'a [u8]) -> StoreResult<&'a [u8]> {
+    match v.split_first() {
+        Some((&VALUE_V1, rest)) => Ok(rest),
+        Some((other, _)) => Err(StoreError::Corrupt(format!(
+            "{table}: value layout version {other} is unknown to this build"
+        ))),
+        None => Err(StoreError::Corrupt(format!("{table}: empty value"))),
+    }
+}
+
+fn enc_json<T: serde::Serialize>(value: &T) -> StoreResult<Vec<u8>> {
+    let mut v = vec![VALUE_V1];
+    serde_json::to_writer(&mut v, value).map_err(|e| corrupt("encoding", e))?;
+    Ok(v)
+}
+
+fn dec_json<T: serde::de::DeserializeOwned>(table: &str, v: &[u8]) -> StoreResult<T> {
+    serde_json::from_slice(body(table, v)?).map_err(|e| corrupt(table, e))
+}
+
+fn enc_manifest(meta: &ManifestMeta, bytes: &[u8]) -> StoreResult<Vec<u8>> {
+    let m = serde_json::to_vec(meta).map_err(|e| corrupt("encoding", e))?;
+    let mut v = Vec::with_capacity(5 + m.len() + bytes.len());
+    v.push(VALUE_V1);
+    v.extend_from_slice(&(m.len() as u32).to_le_bytes());
+    v.extend_from_slice(&m);
+    v.extend_from_slice(bytes);
+    Ok(v)
+}
+
+/// Splits a manifest value into its meta JSON and its bytes.
+fn split_manifest(v: &[u8]) -> StoreResult<(&[u8], &[u8])> {
+    let rest = body("manifests", v)?;
+    let (len, rest) = rest
+        .split_first_chunk::<4>()
+        .ok_or_else(|| corrupt("manifests", "truncated value"))?;
+    let len = u32::from_le_bytes(*len) as usize;
+    if rest.len() < len {
+        return Err(corrupt("manifests", "truncated meta"));
+    }
+    Ok(rest.split_at(len))
+}
+
+fn dec_manifest_meta(v: &[u8]) -> StoreResult<ManifestMeta> {
+    let (meta, _) = split_manifest(v)?;
+    serde_json::from_slice(meta).map_err(|e| corrupt("manifests", e))
+}
+
+fn enc_link(size: u64, linked_at: i64) -> [u8; 17] {
+    let mut v = [0u8; 17];
+    v[0] = VALUE_V1;
+    v[1..9].copy_from_slice(&size.to_le_bytes());
+    v[9..17].copy_from_slice(&linked_at.to_le_bytes());
+    v
+}
+
+fn dec_link(v: &[u8]) -> StoreResult<(u64, i64)> {
+    let b = body("blob_links", v)?;
+    let (size, rest) = b
+        .split_first_chunk::<8>()
+        .ok_or_else(|| corrupt("blob_links", "truncated value"))?;
+    let (at, _) = rest
+        .split_first_chunk::<8>()
+        .ok_or_else(|| corrupt("blob_links", "truncated value"))?;
+    Ok((u64::from_le_bytes(*size), i64::from_le_bytes(*at)))
+}
+
+fn enc_i64(x: i64) -> [u8; 9] {
+    let mut v = [0u8; 9];
+    v[0] = VALUE_V1;
+    v[1..].copy_from_slice(&x.to_le_bytes());
+    v
+}
+
+fn enc_str(s: &str) -> Vec<u8> {
+    let mut v = Vec::with_capacity(1 + s.len());
+    v.push(VALUE_V1);
+    v.extend_from_slice(s.as_bytes());
+    v
+}
+
+fn dec_digest(table: &str, v: &[u8]) -> StoreResult<Digest> {
+    let s = std::str::from_utf8(body(table, v)?).map_err(|e| corrupt(table, e))?;
+    s.parse().map_err(|e| corrupt(table, e))
+}
+
+fn parse_key_digest(table: &str, s: &str) -> StoreResult<Digest> {
+    s.parse().map_err(|e| corrupt(table, e))
+}
+
+/// One migration step: rewrites the tables of layout `.0` into layout `.0 + 1`.
+type MigrationStep = (u64, fn(&WriteTransaction) -> StoreResult<()>);
+
+/// The migration chain. Each future layout adds one step here (rewrite the affected tables
+/// and their value version bytes); layout 1 is the only one so far, so the chain is empty.
+const MIGRATIONS: &[MigrationStep] = &[];
+
+/// Upgrade a database of layout `from` to [`SCHEMA_VERSION`], inside the opening transaction
+/// (all or nothing), then record the new layout.
+fn migrate(txn: &WriteTransaction, from: u64) -> StoreResult<()> {
+    let mut version = from;
+    while version < SCHEMA_VERSION {
+        let (_, step) = MIGRATIONS
+            .iter()
+            .find(|(v, _)| *v == version)
+            .ok_or_else(|| {
+                StoreError::Corrupt(format!("no migration from metadata layout {version}"))
+            })?;
+        step(txn)?;
+        version += 1;
+    }
+    let mut schema = txn.open_table(SCHEMA).map_err(db_err)?;
+    schema.insert("version", SCHEMA_VERSION).map_err(db_err)?;
+    Ok(())
+}
+
+/// Metadata in one redb file. Cheap to clone.
+#[derive(Clone)]
+pub struct RedbMetadataStore {
+    db: Arc<Database>,
+}
+
+impl RedbMetadataStore {
+    /// Open (creating if needed) the database file at `path`. The file is locked: one process
+    /// at a time (a second open, such as an out-of-process `agentry gc` while the server runs,
+    /// fails with a `Database` error rather than corrupting anything).
+    pub fn open(path: impl AsRef<Path>) -> StoreResult<RedbMetadataStore> {
+        let path = path.as_ref();
+        if let Some(parent) = path.parent()
+            && !parent.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(parent)?;
+        }
+        let db = Database::create(path).map_err(db_err)?;
+        Self::init(db)
+    }
+
+    /// Open on a custom redb storage backend (fault-injection tests tear its writes).
+    #[cfg(feature = "fault-injection")]
+    pub fn open_with_backend(
+        backend: impl redb::StorageBackend + 'static,
+    ) -> StoreResult<RedbMetadataStore> {
+        let db = redb::Builder::new()
+            .create_with_backend(backend)
+            .map_err(db_err)?;
+        Self::init(db)
+    }
+
+    fn init(db: Database) -> StoreResult<RedbMetadataStore> {
+        let txn = db.begin_write().map_err(db_err)?;
+        {
+            // Create every table, so read transactions never meet a missing one.
+            txn.open_table(REPOS).map_err(db_err)?;
+            txn.open_table(TAGS).map_err(db_err)?;
+            txn.open_table(TAGS_BY_MANIFEST).map_err(db_err)?;
+            txn.open_table(MANIFESTS).map_err(db_err)?;
+            txn.open_table(MANIFEST_BLOBS).map_err(db_err)?;
+            txn.open_table(LINKS).map_err(db_err)?;
+            txn.open_table(BLOB_REFS).map_err(db_err)?;
+            txn.open_table(REFERRERS).map_err(db_err)?;
+            txn.open_table(UPLOADS).map_err(db_err)?;
+            txn.open_table(RECORDS).map_err(db_err)?;
+            let stored = txn
+                .open_table(SCHEMA)
+                .map_err(db_err)?
+                .get("version")
+                .map_err(db_err)?
+                .map(|g| g.value());
+            match stored {
+                None => migrate(&txn, SCHEMA_VERSION)?,
+                Some(v) if v == SCHEMA_VERSION => {}
+                Some(v) if v < SCHEMA_VERSION => migrate(&txn, v)?,
+                Some(v) => {
+                    return Err(StoreError::Corrupt(format!(
+                        "metadata layout {v} is newer than this build ({SCHEMA_VERSION})"
+                    )));
+                }
+            }
+        }
+        txn.commit().map_err(db_err)?;
+        Ok(RedbMetadataStore { db: Arc::new(db) })
+    }
+
+    /// Run `f` in a write transaction on the blocking pool; commit when it returns `Ok(_, true)`,
+    /// abort otherwise (an error, or nothing to write).
+    async fn write<T: Send + 'static>(
+        &self,
+        durable: bool,
+        f: impl FnOnce(&WriteTransaction) -> StoreResult<(T, bool)> + Send + 'static,
+    ) -> StoreResult<T> {
+        let db = self.db.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut txn = db.begin_write().map_err(db_err)?;
+            if !durable {
+                txn.set_durability(Durability::None).map_err(db_err)?;
+            }
+            match f(&txn) {
+                Ok((value, true)) => {
+                    txn.commit().map_err(db_err)?;
+                    Ok(value)
+                }
+                Ok((value, false)) => {
+                    txn.abort().map_err(db_err)?;
+                    Ok(value)
+                }
+                Err(e) => {
+                    // Dropping would abort as well; aborting explicitly reports nothing new.
+                    let _ = txn.abort();
+                    Err(e)
+                }
+            }
+        })
+        .await
+        .map_err(|e| StoreError::Database(format!("write task failed: {e}")))?
+    }
+
+    fn read<T>(&self, f: impl FnOnce(&ReadTransaction) -> StoreResult<T>) -> StoreResult<T> {
+        let txn = self.db.begin_read().map_err(db_err)?;
+        f(&txn)
+    }
+
+    /// Like [`Self::read`] on the blocking pool, for scans whose size the caller controls.
+    async fn read_blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&ReadTransaction) -> StoreResult<T> + Send + 'static,
+    ) -> StoreResult<T> {
+        let db = self.db.clone();
+        tokio::task::spawn_blocking(move || {
+            let txn = db.begin_read().map_err(db_err)?;
+            f(&txn)
+        })
+        .await
+        .map_err(|e| StoreError::Database(format!("read task failed: {e}")))?
+    }
+}
+
+/// Resolve a reference to a digest within a read or write transaction's tag table.
+fn resolve(
+    tags: &impl ReadableTable<Key2<'static>, &'static [u8]>,
+    repo: &str,
+    reference: &ManifestRef,
+) -> StoreResult<Option<Digest>> {
+    match reference {
+        ManifestRef::Digest(d) => Ok(Some(d.clone())),
+        ManifestRef::Tag(t) => match tags.get((repo, t.as_str())).map_err(db_err)? {
+            Some(v) => Ok(Some(dec_digest("tags", v.value())?)),
+            None => Ok(None),
+        },
+    }
+}
+
+/// Is `digest` referenced by a manifest, or linked at or after `linked_before`?
+fn in_use(
+    refs: &impl ReadableTable<Key3<'static>, &'static [u8]>,
+    links: &impl ReadableTable<Key2<'static>, &'static [u8]>,
+    digest: &str,
+    linked_before: i64,
+) -> StoreResult<bool> {
+    let referenced = match refs.range((digest, "", "")..).map_err(db_err)?.next() {
+        Some(entry) => entry.map_err(db_err)?.0.value().0 == digest,
+        None => false,
+    };
+    if referenced {
+        return Ok(true);
+    }
+    for entry in links.range((digest, "")..).map_err(db_err)? {
+        let (k, v) = entry.map_err(db_err)?;
+        if k.value().0 != digest {
+            break;
+        }
+        if dec_link(v.value())?.1 >= linked_before {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// Keys of a string-keyed range, strictly after `after`, at most `n`, plus whether more follow.
+fn page_after<'a, I>(iter: I, n: usize) -> StoreResult<Page<String>>
+where
+    I: Iterator<Item = StoreResult<Option<String>>> + 'a,
+{
+    let mut items = Vec::new();
+    let mut more = false;
+    for item in iter {
+        let Some(s) = item? else { break };
+        if items.len() == n {
+            more = true;
+            break;
+        }
+        items.push(s);
+    }
+    Ok(Page { items, more })
+}
+
+#[async_trait]
+impl MetadataStore for RedbMetadataStore {
+    async fn link_blob(&self, repo: &RepoName, digest: &Digest, size: u64) -> StoreResult<()> {
+        let (repo, digest) = (repo.to_string(), digest.to_string());
+        self.write(true, move |txn| {
+            let mut links = txn.open_table(LINKS).map_err(db_err)?;
+            links
+                .insert(
+                    (digest.as_str(), repo.as_str()),
+                    &enc_link(size, now_unix())[..],
+                )
+                .map_err(db_err)?;
+            Ok(((), true))
+        })
+        .await
+    }
+
+    async fn mount_blob(
+        &self,
+        from: &RepoName,
+        to: &RepoName,
+        digest: &Digest,
+    ) -> StoreResult<Option<u64>> {
+        let (from, to, digest) = (from.to_string(), to.to_string(), digest.to_string());
+        self.write(true, move |txn| {
+            let mut links = txn.open_table(LINKS).map_err(db_err)?;
+            let size = match links
+                .get((digest.as_str(), from.as_str()))
+                .map_err(db_err)?
+            {
+                Some(v) => dec_link(v.value())?.0,
+                None => return Ok((None, false)),
+            };
+            links
+                .insert(
+                    (digest.as_str(), to.as_str()),
+                    &enc_link(size, now_unix())[..],
+                )
+                .map_err(db_err)?;
+            Ok((Some(size), true))
+        })
+        .await
+    }
+
+    async fn blob_link(&self, repo: &RepoName, digest: &Digest) -> StoreResult<Option<u64>> {
+        self.read(|txn| {
+            let links = txn.open_table(LINKS).map_err(db_err)?;
+            let d = digest.to_string();
+            match links.get((d.as_str(), repo.as_str())).map_err(db_err)? {
+                Some(v) => Ok(Some(dec_link(v.value())?.0)),
+                None => Ok(None),
+            }
+        })
+    }
+
+    async fn unlink_blob(&self, repo: &RepoName, digest: &Digest) -> StoreResult<bool> {
+        let (repo, digest) = (repo.to_string(), digest.to_string());
+        self.write(true, move |txn| {
+            let mut links = txn.open_table(LINKS).map_err(db_err)?;
+            let existed = links
+                .remove((digest.as_str(), repo.as_str()))
+                .map_err(db_err)?
+                .is_some();
+            Ok((existed, existed))
+        })
+        .await
+    }
+
+    async fn put_manifest(&self, put: ManifestPut) -> StoreResult<()> {
+        self.write(true, move |txn| {
+            // Verify before anything is written; the transaction aborts on any error.
+            if put.meta.size != put.bytes.len() as u64 {
+                return Err(StoreError::SizeMismatch {
+                    expected: put.meta.size,
+                    actual: put.bytes.len() as u64,
+                });
+            }
+            let actual = Digest::of(put.meta.digest.algorithm(), &put.bytes);
+            if actual != put.meta.digest {
+                return Err(StoreError::DigestMismatch {
+                    expected: put.meta.digest.clone(),
+                    actual,
+                });
+            }
+            let repo = put.repo.as_str();
+            let digest = put.meta.digest.to_string();
+            let blobs: BTreeSet<&Digest> = put.blobs.iter().collect();
+            {
+                let links = txn.open_table(LINKS).map_err(db_err)?;
+                for b in &put.blobs {
+                    let b_str = b.to_string();
+                    if links.get((b_str.as_str(), repo)).map_err(db_err)?.is_none() {
+                        return Err(StoreError::BlobUnknown(b.clone()));
+                    }
+                }
+            }
+            let mut manifests = txn.open_table(MANIFESTS).map_err(db_err)?;
+            for m in &put.manifests {
+                let m_str = m.to_string();
+                if manifests
+                    .get((repo, m_str.as_str()))
+                    .map_err(db_err)?
+                    .is_none()
+                {
+                    return Err(StoreError::BlobUnknown(m.clone()));
+                }
+            }
+            let mut meta = put.meta.clone();
+            if let Some(old) = manifests.get((repo, digest.as_str())).map_err(db_err)? {
+                meta.created_at = dec_manifest_meta(old.value())?.created_at;
+            }
+            manifests
+                .insert(
+                    (repo, digest.as_str()),
+                    &enc_manifest(&meta, &put.bytes)?[..],
+                )
+                .map_err(db_err)?;
+            let blob_list: Vec<&Digest> = blobs.iter().copied().collect();
+            txn.open_table(MANIFEST_BLOBS)
+                .map_err(db_err)?
+                .insert((repo, digest.as_str()), &enc_json(&blob_list)?[..])
+                .map_err(db_err)?;
+            {
+                let mut refs = txn.open_table(BLOB_REFS).map_err(db_err)?;
+                for b in &blobs {
+                    let b_str = b.to_string();
+                    refs.insert((b_str.as_str(), repo, digest.as_str()), MARKER)
+                        .map_err(db_err)?;
+                }
+            }
+            if let Some(subject) = &meta.subject {
+                let s = subject.to_string();
+                txn.open_table(REFERRERS)
+                    .map_err(db_err)?
+                    .insert((repo, s.as_str(), digest.as_str()), MARKER)
+                    .map_err(db_err)?;
+            }
+            if let Some(tag) = &put.tag {
+                let mut tags = txn.open_table(TAGS).map_err(db_err)?;
+                let mut by_manifest = txn.open_table(TAGS_BY_MANIFEST).map_err(db_err)?;
+                let old = tags
+                    .insert((repo, tag.as_str()), &enc_str(&digest)[..])
+                    .map_err(db_err)?
+                    .map(|v| dec_digest("tags", v.value()))
+                    .transpose()?;
+                if let Some(old) = old {
+                    let old = old.to_string();
+                    if old != digest {
+                        by_manifest
+                            .remove((repo, old.as_str(), tag.as_str()))
+                            .map_err(db_err)?;
+                    }
+                }
+                by_manifest
+                    .insert((repo, digest.as_str(), tag.as_str()), MARKER)
+                    .map_err(db_err)?;
+            }
+            if let Some(record) = &put.record {
+                txn.open_table(RECORDS)
+                    .map_err(db_err)?
+                    .insert((repo, digest.as_str()), &enc_json(record)?[..])
+                    .map_err(db_err)?;
+            }
+            let mut repos = txn.open_table(REPOS).map_err(db_err)?;
+            if repos.get(repo).map_err(db_err)?.is_none() {
+                repos
+                    .insert(repo, &enc_i64(meta.created_at)[..])
+                    .map_err(db_err)?;
+            }
+            Ok(((), true))
+        })
+        .await
+    }
+
+    async fn get_manifest(
+        &self,
+        repo: &RepoName,
+        reference: &ManifestRef,
+    ) -> StoreResult<Option<StoredManifest>> {
+        self.read(|txn| {
+            let tags = txn.open_table(TAGS).map_err(db_err)?;
+            let Some(digest) = resolve(&tags, repo.as_str(), reference)? else {
+                return Ok(None);
+            };
+            let manifests = txn.open_table(MANIFESTS).map_err(db_err)?;
+            let d = digest.to_string();
+            let Some(v) = manifests.get((repo.as_str(), d.as_str())).map_err(db_err)? else {
+                return Ok(None);
+            };
+            let (meta, bytes) = split_manifest(v.value())?;
+            Ok(Some(StoredManifest {
+                meta: serde_json::from_slice(meta).map_err(|e| corrupt("manifests", e))?,
+                bytes: Bytes::copy_from_slice(bytes),
+            }))
+        })
+    }
+
+    async fn manifest_meta(
+        &self,
+        repo: &RepoName,
+        reference: &ManifestRef,
+    ) -> StoreResult<Option<ManifestMeta>> {
+        self.read(|txn| {
+            let tags = txn.open_table(TAGS).map_err(db_err)?;
+            let Some(digest) = resolve(&tags, repo.as_str(), reference)? else {
+                return Ok(None);
+            };
+            let manifests = txn.open_table(MANIFESTS).map_err(db_err)?;
+            let d = digest.to_string();
+            match manifests.get((repo.as_str(), d.as_str())).map_err(db_err)? {
+                Some(v) => Ok(Some(dec_manifest_meta(v.value())?)),
+                None => Ok(None),
+            }
+        })
+    }
+
+    async fn delete_manifest(&self, repo: &RepoName, digest: &Digest) -> StoreResult<bool> {
+        let (repo, digest) = (repo.to_string(), digest.to_string());
+        self.write(true, move |txn| {
+            let (repo, digest) = (repo.as_str(), digest.as_str());
+            let mut manifests = txn.open_table(MANIFESTS).map_err(db_err)?;
+            let meta = match manifests.remove((repo, digest)).map_err(db_err)? {
+                Some(v) => dec_manifest_meta(v.value())?,
+                None => return Ok((false, false)),
+            };
+            {
+                let mut by_manifest = txn.open_table(TAGS_BY_MANIFEST).map_err(db_err)?;
+                let mut tags = txn.open_table(TAGS).map_err(db_err)?;
+                let mut names = Vec::new();
+                for entry in by_manifest.range((repo, digest, "")..).map_err(db_err)? {
+                    let (k, _) = entry.map_err(db_err)?;
+                    let (r, m, t) = k.value();
+                    if r != repo || m != digest {
+                        break;
+                    }
+                    names.push(t.to_owned());
+                }
+                for t in &names {
+                    by_manifest
+                        .remove((repo, digest, t.as_str()))
+                        .map_err(db_err)?;
+                    tags.remove((repo, t.as_str())).map_err(db_err)?;
+                }
+            }
+            let blobs: Vec<Digest> = match txn
+                .open_table(MANIFEST_BLOBS)
+                .map_err(db_err)?
+                .remove((repo, digest))
+                .map_err(db_err)?
+            {
+                Some(v) => dec_json("manifest_blobs", v.value())?,
+                None => Vec::new(),
+            };
+            {
+                let mut refs = txn.open_table(BLOB_REFS).map_err(db_err)?;
+                for b in &blobs {
+                    let b = b.to_string();
+                    refs.remove((b.as_str(), repo, digest)).map_err(db_err)?;
+                }
+            }
+            if let Some(subject) = &meta.subject {
+                let s = subject.to_string();
+                txn.open_table(REFERRERS)
+                    .map_err(db_err)?
+                    .remove((repo, s.as_str(), digest))
+                    .map_err(db_err)?;
+            }
+            txn.open_table(RECORDS)
+                .map_err(db_err)?
+                .remove((repo, digest))
+                .map_err(db_err)?;
+            let repo_empty = match manifests.range((repo, "")..).map_err(db_err)?.next() {
+                Some(entry) => entry.map_err(db_err)?.0.value().0 != repo,
+                None => true,
+            };
+            if repo_empty {
+                txn.open_table(REPOS)
+                    .map_err(db_err)?
+                    .remove(repo)
+                    .map_err(db_err)?;
+            }
+            Ok((true, true))
+        })
+        .await
+    }
+
+    async fn delete_tag(&self, repo: &RepoName, tag: &Tag) -> StoreResult<bool> {
+        let (repo, tag) = (repo.to_string(), tag.to_string());
+        self.write(true, move |txn| {
+            let mut tags = txn.open_table(TAGS).map_err(db_err)?;
+            let Some(old) = tags
+                .remove((repo.as_str(), tag.as_str()))
+                .map_err(db_err)?
+                .map(|v| dec_digest("tags", v.value()))
+                .transpose()?
+            else {
+                return Ok((false, false));
+            };
+            let old = old.to_string();
+            txn.open_table(TAGS_BY_MANIFEST)
+                .map_err(db_err)?
+                .remove((repo.as_str(), old.as_str(), tag.as_str()))
+                .map_err(db_err)?;
+            Ok((true, true))
+        })
+        .await
+    }
+
+    async fn list_tags(
+        &self,
+        repo: &RepoName,
+        last: Option<&str>,
+        n: usize,
+    ) -> StoreResult<Option<Page<String>>> {
+        self.read(|txn| {
+            let repos = txn.open_table(REPOS).map_err(db_err)?;
+            if repos.get(repo.as_str()).map_err(db_err)?.is_none() {
+                return Ok(None);
+            }
+            let tags = txn.open_table(TAGS).map_err(db_err)?;
+            let r = repo.as_str();
+            let start = match last {
+                Some(l) => Bound::Excluded((r, l)),
+                None => Bound::Included((r, "")),
+            };
+            let iter = tags
+                .range::<Key2>((start, Bound::Unbounded))
+                .map_err(db_err)?
+                .map(|entry| {
+                    let (k, _) = entry.map_err(db_err)?;
+                    let (kr, t) = k.value();
+                    Ok((kr == r).then(|| t.to_owned()))
+                });
+            page_after(iter, n).map(Some)
+        })
+    }
+
+    async fn list_repositories(&self, last: Option<&str>, n: usize) -> StoreResult<Page<String>> {
+        self.read(|txn| {
+            let repos = txn.open_table(REPOS).map_err(db_err)?;
+            let start = match last {
+                Some(l) => Bound::Excluded(l),
+                None => Bound::Unbounded,
+            };
+            let iter = repos
+                .range::<&str>((start, Bound::Unbounded))
+                .map_err(db_err)?
+                .map(|entry| {
+                    let (k, _) = entry.map_err(db_err)?;
+                    Ok(Some(k.value().to_owned()))
+                });
+            page_after(iter, n)
+        })
+    }
+
+    async fn referrers(&self, repo: &RepoName, subject: &Digest) -> StoreResult<Vec<ManifestMeta>> {
+        self.read(|txn| {
+            let referrers = txn.open_table(REFERRERS).map_err(db_err)?;
+            let manifests = txn.open_table(MANIFESTS).map_err(db_err)?;
+            let (r, s) = (repo.as_str(), subject.to_string());
+            let mut out = Vec::new();
+            for entry in referrers.range((r, s.as_str(), "")..).map_err(db_err)? {
+                let (k, _) = entry.map_err(db_err)?;
+                let (kr, ks, m) = k.value();
+                if kr != r || ks != s {
+                    break;
+                }
+                if let Some(v) = manifests.get((r, m)).map_err(db_err)? {
+                    out.push(dec_manifest_meta(v.value())?);
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    async fn upload_create(&self, session: &UploadSession) -> StoreResult<()> {
+        let value = enc_json(session)?;
+        let id = session.id.clone();
+        self.write(false, move |txn| {
+            txn.open_table(UPLOADS)
+                .map_err(db_err)?
+                .insert(id.as_str(), &value[..])
+                .map_err(db_err)?;
+            Ok(((), true))
+        })
+        .await
+    }
+
+    async fn upload_get(&self, id: &UploadId) -> StoreResult<Option<UploadSession>> {
+        self.read(|txn| {
+            let uploads = txn.open_table(UPLOADS).map_err(db_err)?;
+            match uploads.get(id.as_str()).map_err(db_err)? {
+                Some(v) => Ok(Some(dec_json("uploads", v.value())?)),
+                None => Ok(None),
+            }
+        })
+    }
+
+    async fn upload_remove(&self, id: &UploadId) -> StoreResult<()> {
+        let id = id.to_string();
+        self.write(false, move |txn| {
+            let existed = txn
+                .open_table(UPLOADS)
+                .map_err(db_err)?
+                .remove(id.as_str())
+                .map_err(db_err)?
+                .is_some();
+            Ok(((), existed))
+        })
+        .await
+    }
+
+    async fn uploads_started_before(&self, before: i64) -> StoreResult<Vec<UploadSession>> {
+        self.read_blocking(move |txn| {
+            let uploads = txn.open_table(UPLOADS).map_err(db_err)?;
+            let mut out = Vec::new();
+            for entry in uploads.iter().map_err(db_err)? {
+                let (_, v) = entry.map_err(db_err)?;
+                let s: UploadSession = dec_json("uploads", v.value())?;
+                if s.started_at < before {
+                    out.push(s);
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn record(&self, repo: &RepoName, digest: &Digest) -> StoreResult<Option<RecordEntry>> {
+        self.read(|txn| {
+            let records = txn.open_table(RECORDS).map_err(db_err)?;
+            let d = digest.to_string();
+            match records.get((repo.as_str(), d.as_str())).map_err(db_err)? {
+                Some(v) => Ok(Some(RecordEntry {
+                    repo: repo.clone(),
+                    manifest_digest: digest.clone(),
+                    record: dec_json::<AgentRecord>("records", v.value())?,
+                })),
+                None => Ok(None),
+            }
+        })
+    }
+
+    async fn records(
+        &self,
+        after: Option<(&RepoName, &Digest)>,
+        n: usize,
+    ) -> StoreResult<Page<RecordEntry>> {
+        let after = after.map(|(r, d)| (r.to_string(), d.to_string()));
+        self.read_blocking(move |txn| {
+            let records = txn.open_table(RECORDS).map_err(db_err)?;
+            let start = match &after {
+                Some((r, d)) => Bound::Excluded((r.as_str(), d.as_str())),
+                None => Bound::Unbounded,
+            };
+            let mut items = Vec::new();
+            let mut more = false;
+            for entry in records
+                .range::<Key2>((start, Bound::Unbounded))
+                .map_err(db_err)?
+            {
+                if items.len() == n {
+                    more = true;
+                    break;
+                }
+                let (k, v) = entry.map_err(db_err)?;
+                let (r, d) = k.value();
+                items.push(RecordEntry {
+                    repo: RepoName::parse(r).map_err(|e| corrupt("records", e))?,
+                    manifest_digest: parse_key_digest("records", d)?,
+                    record: dec_json("records", v.value())?,
+                });
+            }
+            Ok(Page { items, more })
+        })
+        .await
+    }
+
+    async fn unused_blobs(
+        &self,
+        candidates: &[Digest],
+        linked_before: i64,
+    ) -> StoreResult<Vec<Digest>> {
+        let candidates = candidates.to_vec();
+        self.read_blocking(move |txn| {
+            let refs = txn.open_table(BLOB_REFS).map_err(db_err)?;
+            let links = txn.open_table(LINKS).map_err(db_err)?;
+            let mut out = Vec::new();
+            for d in candidates {
+                if !in_use(&refs, &links, &d.to_string(), linked_before)? {
+                    out.push(d);
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn release_blobs(
+        &self,
+        candidates: &[Digest],
+        linked_before: i64,
+    ) -> StoreResult<Vec<Digest>> {
+        let candidates = candidates.to_vec();
+        self.write(true, move |txn| {
+            let refs = txn.open_table(BLOB_REFS).map_err(db_err)?;
+            let mut links = txn.open_table(LINKS).map_err(db_err)?;
+            let mut released = Vec::new();
+            let mut changed = false;
+            for d in candidates {
+                let ds = d.to_string();
+                if in_use(&refs, &links, &ds, linked_before)? {
+                    continue;
+                }
+                let mut repos = Vec::new();
+                for entry in links.range((ds.as_str(), "")..).map_err(db_err)? {
+                    let (k, _) = entry.map_err(db_err)?;
+                    let (kd, r) = k.value();
+                    if kd != ds {
+                        break;
+                    }
+                    repos.push(r.to_owned());
+                }
+                for r in &repos {
+                    links.remove((ds.as_str(), r.as_str())).map_err(db_err)?;
+                    changed = true;
+                }
+                released.push(d);
+            }
+            Ok((released, changed))
+        })
+        .await
+    }
+}
