@@ -32,6 +32,8 @@ wait_http() {
 # start_docker_registry DIR: run Debian's docker-registry (distribution 2.8) with
 # filesystem storage under DIR/storage and deletes enabled, on a free loopback
 # port. Sets DR_PID, DR_PORT and DR_URL. Its log goes to DIR/registry.log.
+# Logging follows the Debian package's shipped config (level info, access log
+# on) unless DR_LOG_LEVEL / DR_ACCESS_LOG=off say otherwise.
 start_docker_registry() {
   local dir=$1 attempt
   command -v docker-registry >/dev/null || { echo "lib.sh: docker-registry not installed (scripts/install-test-deps)" >&2; return 1; }
@@ -41,9 +43,11 @@ start_docker_registry() {
     cat >"$dir/config.yml" <<YAML
 version: 0.1
 log:
-  level: ${DR_LOG_LEVEL:-error}
+  level: ${DR_LOG_LEVEL:-info}
   accesslog:
-    disabled: true
+    disabled: $([ "${DR_ACCESS_LOG:-on}" = off ] && echo true || echo false)
+  fields:
+    service: registry
 storage:
   filesystem:
     rootdirectory: $dir/storage
@@ -54,6 +58,8 @@ storage:
 http:
   addr: 127.0.0.1:$DR_PORT
   secret: local-test-secret-not-used-for-anything
+  headers:
+    X-Content-Type-Options: [nosniff]
 YAML
     docker-registry serve "$dir/config.yml" >"$dir/registry.log" 2>&1 &
     DR_PID=$!
