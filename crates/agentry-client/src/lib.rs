@@ -1,1 +1,31 @@
+//! A typed async client for OCI Distribution v1.1 registries — agentry's own pods and any
+//! other (distribution, zot, …) — used by the `agentry` CLI, the tests and anyone embedding
+//! agentry.
+//!
+//! * [`Client`]: one registry. Answers `WWW-Authenticate` challenges (Basic, and the docker
+//!   Bearer token flow) with [`Credentials`] from [`AuthFile`]; plain HTTP for loopback hosts,
+//!   HTTPS otherwise.
+//! * Blobs ([`Client::push_blob`], [`Client::pull_blob_to_file`]): HEAD first, cross-repository
+//!   mount, monolithic or resumable chunked uploads streamed from disk, streaming downloads
+//!   verified (sha256/sha512) before they are moved into place.
+//! * Manifests, tags, catalog (following `Link` pages) and referrers.
+//! * [`artifact`]: packs an agent folder into the whitepaper's artifact layout (Figure 8) and
+//!   writes a pulled one back safely.
+//!
+//! Errors are typed ([`Error`]): the registry's OCI error code when it sent one
+//! ([`Error::oci_code`]) and a coarse [`ErrorKind`].
 
+pub mod artifact;
+pub mod auth;
+mod blobs;
+mod client;
+pub mod error;
+mod manifests;
+pub mod oci;
+
+pub use auth::{AuthFile, Challenge, Credentials};
+pub use blobs::{BlobOutcome, BlobSource, NoProgress, Progress, digest_file};
+pub use client::{Client, ClientOptions, ensure_crypto_provider, registry_base_url};
+pub use error::{Error, ErrorKind, RegistryError, Result};
+pub use manifests::{ManifestInfo, Page, PulledManifest, PushedManifest, Referrers};
+pub use oci::{Descriptor, ImageIndex, ImageManifest};
