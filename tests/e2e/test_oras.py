@@ -46,13 +46,23 @@ def workdir(tmp_path, monkeypatch) -> Path:
     return tmp_path
 
 
+AGENT_TEMPLATE = (Path(__file__).parent / "data" / "agent.ossa.yaml").read_text()
+
+
 def agent_files(workdir: Path, name: str) -> dict[str, bytes]:
-    """An agent folder's two small files: ~2 KB manifest.yaml, ~20 KB capabilities.json."""
+    """An agent folder's two small files: a real ≈2 KB OSSA manifest.yaml and
+    ≈20 KB of capabilities.json (skill schemas)."""
+    skills = [
+        {
+            "name": f"skill-{i}",
+            "description": "does a thing " * 4,
+            "input-schema": {"type": "object", "properties": {"text": {"type": "string"}}},
+        }
+        for i in range(120)
+    ]
     files = {
-        "manifest.yaml": (f"name: {name}\nversion: 1.0.0\ndescription: e2e agent\n" * 40).encode(),
-        "capabilities.json": canonical(
-            {"name": name, "skills": [{"id": f"skill-{i}", "description": "does a thing " * 4} for i in range(250)]}
-        ),
+        "manifest.yaml": AGENT_TEMPLATE.replace("NAMESPACE", "e2e").replace("NAME", name).replace("VERSION", "1.0.0").encode(),
+        "capabilities.json": canonical({"name": name, "skills": skills}),
     }
     for fname, data in files.items():
         (workdir / fname).write_bytes(data)
@@ -137,7 +147,7 @@ def test_chunked_upload_and_pull(client, workdir, registry_url, registry_host, r
     big = os.urandom(3 * 1024 * 1024 + 12345)
     (workdir / "model.bin").write_bytes(big)
     (workdir / "config.json").write_bytes(b"{}")
-    client.artifact_type = AGENT_TYPE
+    client.artifact_type = "application/vnd.agentry.test.model.v1"
     resp = client.push(
         target=f"{registry_host}/{repo}:big",
         files=["model.bin:application/octet-stream"],

@@ -155,7 +155,8 @@ def test_agent_artifact_pulled_into_oci_layout(tmp_path, skopeo, registry_url, r
     """An OCI 1.1 artifact (artifactType, empty config, non-image layers), as
     `agentry push` makes them, pushed with plain HTTP and pulled with skopeo."""
     files = {
-        "manifest.yaml": b"name: e2e-agent\nversion: 1.0.0\n" * 40,
+        "manifest.yaml": (Path(__file__).parent / "data" / "agent.ossa.yaml").read_text()
+        .replace("NAMESPACE", "e2e").replace("NAME", "skopeo-agent").replace("VERSION", "1.0.0").encode(),
         "capabilities.json": canonical({"skills": [f"skill-{i}" for i in range(300)]}),
     }
     types = {

@@ -21,6 +21,8 @@ use sha2::{Digest, Sha256};
 const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 const OCI_EMPTY: &str = "application/vnd.oci.empty.v1+json";
 const AGENT_TYPE: &str = "application/vnd.ossa.agent.manifest.v1+json";
+/// The agent description pushed as manifest.yaml; shared with the e2e tests.
+const AGENT_TEMPLATE: &str = include_str!("../../../../tests/e2e/data/agent.ossa.yaml");
 
 #[derive(Parser)]
 #[command(about = "OCI registry load client for bench/registry/run")]
@@ -194,16 +196,12 @@ struct Artifact {
 
 impl Artifact {
     fn new(i: usize, repo: &str, tag: &str) -> Self {
-        let mut yaml = format!(
-            "name: bench-agent-{i}\nversion: 1.0.{i}\ndescription: benchmark agent {i}\nruntime: python3.11\nentrypoint: agent.main:run\n"
-        );
-        while yaml.len() < 2048 {
-            yaml.push_str(&format!(
-                "tool_{}: {{kind: http, endpoint: /tools/{i}/{}}}\n",
-                yaml.len(),
-                yaml.len()
-            ));
-        }
+        // A real OSSA agent manifest (≈2 KB, the whitepaper's §3.1 example trimmed),
+        // unique per artifact, so a registry that indexes agents on push accepts it.
+        let yaml = AGENT_TEMPLATE
+            .replace("NAMESPACE", "bench")
+            .replace("NAME", &format!("bench-agent-{i}"))
+            .replace("VERSION", &format!("1.0.{i}"));
         let mut caps = format!("{{\"agent\":\"bench-agent-{i}\",\"skills\":[");
         let mut k = 0;
         while caps.len() < 20 * 1024 {
@@ -211,7 +209,7 @@ impl Artifact {
                 caps.push(',');
             }
             caps.push_str(&format!(
-                "{{\"id\":\"skill-{i}-{k}\",\"description\":\"performs task {k} for agent {i}\",\"inputs\":[\"text\"],\"outputs\":[\"json\"]}}"
+                "{{\"name\":\"skill-{i}-{k}\",\"description\":\"performs task {k} for agent {i}\",\"input-schema\":{{\"type\":\"object\",\"properties\":{{\"text\":{{\"type\":\"string\"}}}}}},\"output-schema\":{{\"type\":\"object\",\"properties\":{{\"result\":{{\"type\":\"string\"}}}}}}}}"
             ));
             k += 1;
         }
@@ -256,11 +254,13 @@ fn location(base: &str, resp: &reqwest::Response) -> Result<String> {
         .get(header::LOCATION)
         .context("upload response without Location")?
         .to_str()?;
-    Ok(if loc.starts_with("http://") || loc.starts_with("https://") {
-        loc.to_string()
-    } else {
-        format!("{base}{loc}")
-    })
+    Ok(
+        if loc.starts_with("http://") || loc.starts_with("https://") {
+            loc.to_string()
+        } else {
+            format!("{base}{loc}")
+        },
+    )
 }
 
 fn with_digest(loc: &str, digest: &str) -> String {
@@ -268,7 +268,11 @@ fn with_digest(loc: &str, digest: &str) -> String {
     format!("{loc}{sep}digest={digest}")
 }
 
-async fn expect(resp: reqwest::Response, want: StatusCode, what: &str) -> Result<reqwest::Response> {
+async fn expect(
+    resp: reqwest::Response,
+    want: StatusCode,
+    what: &str,
+) -> Result<reqwest::Response> {
     if resp.status() != want {
         let status = resp.status();
         let body = resp.text().await.unwrap_or_default();
@@ -320,20 +324,34 @@ async fn pull(c: &Client, base: &str, repo: &str, tag: &str) -> Result<usize> {
     let resp = expect(resp, StatusCode::OK, "GET manifest").await?;
     let body = resp.bytes().await?;
     let manifest: serde_json::Value = serde_json::from_slice(&body)?;
-    let layers = manifest["layers"].as_array().context("manifest has no layers")?;
+    let layers = manifest["layers"]
+        .as_array()
+        .context("manifest has no layers")?;
     let mut bytes = body.len();
     for layer in layers {
         let digest = layer["digest"].as_str().context("layer without digest")?;
-        let resp = c.get(format!("{base}/v2/{repo}/blobs/{digest}")).send().await?;
+        let resp = c
+            .get(format!("{base}/v2/{repo}/blobs/{digest}"))
+            .send()
+            .await?;
         let resp = expect(resp, StatusCode::OK, "GET blob").await?;
         let data = resp.bytes().await?;
-        ensure!(digest_of(&data) == digest, "blob {digest} of {repo}:{tag} has wrong content");
+        ensure!(
+            digest_of(&data) == digest,
+            "blob {digest} of {repo}:{tag} has wrong content"
+        );
         bytes += data.len();
     }
     Ok(bytes)
 }
 
-async fn small(base: &str, count: usize, concurrency: usize, pid: Option<u32>, prefix: &str) -> Result<()> {
+async fn small(
+    base: &str,
+    count: usize,
+    concurrency: usize,
+    pid: Option<u32>,
+    prefix: &str,
+) -> Result<()> {
     let base = base.trim_end_matches('/').to_string();
     let c = client()?;
     let artifacts: Arc<Vec<Artifact>> = Arc::new(
@@ -346,15 +364,22 @@ async fn small(base: &str, count: usize, concurrency: usize, pid: Option<u32>, p
         let next = Arc::new(AtomicUsize::new(0));
         let mut tasks = Vec::new();
         for _ in 0..concurrency {
-            let (c, base, artifacts, next) = (c.clone(), base.clone(), artifacts.clone(), next.clone());
+            let (c, base, artifacts, next) =
+                (c.clone(), base.clone(), artifacts.clone(), next.clone());
             tasks.push(tokio::spawn(async move {
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(a) = artifacts.get(i) else { return Ok::<(), anyhow::Error>(()) };
+                    let Some(a) = artifacts.get(i) else {
+                        return Ok::<(), anyhow::Error>(());
+                    };
                     if phase == "push" {
-                        push(&c, &base, a).await.with_context(|| format!("push {}:{}", a.repo, a.tag))?;
+                        push(&c, &base, a)
+                            .await
+                            .with_context(|| format!("push {}:{}", a.repo, a.tag))?;
                     } else {
-                        pull(&c, &base, &a.repo, &a.tag).await.with_context(|| format!("pull {}:{}", a.repo, a.tag))?;
+                        pull(&c, &base, &a.repo, &a.tag)
+                            .await
+                            .with_context(|| format!("pull {}:{}", a.repo, a.tag))?;
                     }
                 }
             }));
@@ -395,7 +420,14 @@ async fn small(base: &str, count: usize, concurrency: usize, pid: Option<u32>, p
     Ok(())
 }
 
-async fn big(base: &str, size_mb: usize, chunk_mb: usize, rounds: usize, pid: Option<u32>, repo: &str) -> Result<()> {
+async fn big(
+    base: &str,
+    size_mb: usize,
+    chunk_mb: usize,
+    rounds: usize,
+    pid: Option<u32>,
+    repo: &str,
+) -> Result<()> {
     let base = base.trim_end_matches('/').to_string();
     let c = client()?;
     let size = size_mb * 1024 * 1024;
@@ -449,7 +481,10 @@ async fn big(base: &str, size_mb: usize, chunk_mb: usize, rounds: usize, pid: Op
         let (up_wall, up_server, _) = probe.stop()?;
 
         let probe = CpuProbe::start(pid)?;
-        let resp = c.get(format!("{base}/v2/{repo}/blobs/{digest}")).send().await?;
+        let resp = c
+            .get(format!("{base}/v2/{repo}/blobs/{digest}"))
+            .send()
+            .await?;
         let mut resp = expect(resp, StatusCode::OK, "GET blob").await?;
         let mut hasher = Sha256::new();
         let mut got = 0usize;
@@ -459,7 +494,10 @@ async fn big(base: &str, size_mb: usize, chunk_mb: usize, rounds: usize, pid: Op
         }
         let (down_wall, down_server, _) = probe.stop()?;
         ensure!(got == size, "downloaded {got} bytes, expected {size}");
-        ensure!(format!("sha256:{}", hex::encode(hasher.finalize())) == digest, "downloaded blob has wrong digest");
+        ensure!(
+            format!("sha256:{}", hex::encode(hasher.finalize())) == digest,
+            "downloaded blob has wrong digest"
+        );
 
         let mb = size as f64 / (1024.0 * 1024.0);
         results.push(serde_json::json!({
