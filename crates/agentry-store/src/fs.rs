@@ -172,14 +172,10 @@ impl FsBlobStore {
         for d in [&inner.blobs, &inner.uploads, &inner.tmp, &inner.trash] {
             fs::create_dir_all(d)?;
         }
-        // Every prefix directory exists from the start, so writing a blob never has to create
-        // (and fsync) a parent directory.
+        // Prefix directories (`blobs/sha256/ab`) are created on first use: making all 512 up
+        // front costs seconds on slow disks.
         for alg in ALGORITHMS {
-            let alg_dir = inner.blobs.join(alg.as_str());
-            for p in 0..=255u8 {
-                fs::create_dir_all(alg_dir.join(format!("{p:02x}")))?;
-            }
-            fsync_dir(&alg_dir)?;
+            fs::create_dir_all(inner.blobs.join(alg.as_str()))?;
         }
         fsync_dir(&inner.blobs)?;
         fsync_dir(dir)?;
@@ -283,7 +279,7 @@ impl Inner {
             match digest {
                 Some(d) => {
                     let dest = self.blob_path(&d);
-                    fs::rename(entry.path(), &dest)?;
+                    self.rename_into_place(&entry.path(), &dest)?;
                     if let Some(parent) = dest.parent() {
                         fsync_dir(parent)?;
                     }
@@ -348,12 +344,30 @@ impl Inner {
         file.sync_all()?;
         fault!(self, FaultPoint::BeforeRename)?;
         let dest = self.blob_path(digest);
-        fs::rename(from, &dest)?;
+        self.rename_into_place(from, &dest)?;
         fault!(self, FaultPoint::BeforeDirSync)?;
         if let Some(parent) = dest.parent() {
             fsync_dir(parent)?;
         }
         Ok(())
+    }
+
+    /// Rename `from` to the blob path `dest`, creating (durably) its prefix directory on
+    /// first use.
+    fn rename_into_place(&self, from: &Path, dest: &Path) -> io::Result<()> {
+        match fs::rename(from, dest) {
+            Err(e) if not_found(&e) && from.exists() => {
+                let parent = dest
+                    .parent()
+                    .ok_or_else(|| io::Error::other("blob path without a parent"))?;
+                fs::create_dir_all(parent)?;
+                if let Some(alg_dir) = parent.parent() {
+                    fsync_dir(alg_dir)?;
+                }
+                fs::rename(from, dest)
+            }
+            other => other,
+        }
     }
 }
 
@@ -646,7 +660,7 @@ impl BlobStore for FsBlobStore {
             let meta = fs::metadata(&aside)?;
             if meta.modified()? >= written_before {
                 // Same digest, same content: overwriting a concurrent copy is harmless.
-                fs::rename(&aside, &path)?;
+                inner.rename_into_place(&aside, &path)?;
                 if let Some(p) = &parent {
                     fsync_dir(p)?;
                 }

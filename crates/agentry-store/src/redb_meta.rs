@@ -260,7 +260,11 @@ impl RedbMetadataStore {
                 .map(|g| g.value());
             match stored {
                 None => migrate(&txn, SCHEMA_VERSION)?,
-                Some(v) if v == SCHEMA_VERSION => {}
+                Some(v) if v == SCHEMA_VERSION => {
+                    // Up to date (its tables were created with the version): write nothing.
+                    txn.abort().map_err(db_err)?;
+                    return Ok(RedbMetadataStore { db: Arc::new(db) });
+                }
                 Some(v) if v < SCHEMA_VERSION => migrate(&txn, v)?,
                 Some(v) => {
                     return Err(StoreError::Corrupt(format!(
