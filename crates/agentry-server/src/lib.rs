@@ -1,1 +1,24 @@
+//! The HTTP surface of an agentry registry pod.
+//!
+//! One listener serves:
+//! * `/v2/` — the OCI Distribution v1.1 API ([`oci`]), one handler file per operation;
+//! * `/health` and `/ready` ([`health`]);
+//! * `/api/v1/` — the discovery API.
+//!
+//! [`Server::start`] opens the stores under the data directory, spawns housekeeping (expiry of
+//! abandoned uploads) and serves until the shutdown signal, finishing in-flight requests.
 
+pub mod auth;
+pub mod config;
+pub mod error;
+pub mod health;
+pub mod oci;
+pub mod records;
+pub mod router;
+pub mod serve;
+pub mod state;
+
+pub use config::ServeConfig;
+pub use router::router;
+pub use serve::{BoundServer, Server, shutdown_signal};
+pub use state::AppState;

@@ -79,6 +79,10 @@ pub struct RegistryArgs {
     #[arg(long, env = "AGENTRY_PLAIN_HTTP", value_parser = clap::builder::FalseyValueParser::new())]
     pub plain_http: bool,
 
+    /// Extra trusted CA certificates (PEM) for a registry with a private CA.
+    #[arg(long, env = "AGENTRY_CA_CERT", value_name = "FILE")]
+    pub ca_file: Option<PathBuf>,
+
     /// Credentials file written by `agentry login` [default: ~/.config/agentry/auth.json].
     #[arg(long, env = "AGENTRY_AUTH_FILE", value_name = "FILE")]
     pub auth_file: Option<PathBuf>,
@@ -123,7 +127,26 @@ macro_rules! commands {
 }
 
 // One line per command, sorted. Add yours here.
-commands! {}
+commands! {
+    /// List a registry's repositories, or a repository's tags.
+    catalog => Catalog,
+    /// Delete a manifest (by tag or digest), or only a tag.
+    delete => Delete,
+    /// Show a manifest: layers, annotations, referrers.
+    inspect => Inspect,
+    /// Check and store credentials for a registry.
+    login => Login,
+    /// Forget the credentials stored for a registry.
+    logout => Logout,
+    /// Download an agent artifact; every layer verified, written under its title.
+    pull => Pull,
+    /// Pack an agent folder (or one description file) and push it.
+    push => Push,
+    /// Run a registry pod (OCI /v2/, discovery /api/v1/, /health, /ready).
+    serve => Serve,
+    /// Tag a manifest, or copy it to another repository of the same registry.
+    tag => Tag,
+}
 
 impl Command {
     /// Log level when neither `-v` nor `AGENTRY_LOG` says otherwise: long-running commands

@@ -1,0 +1,97 @@
+//! Settings of `agentry serve`. The CLI builds this from flags, `AGENTRY_*` environment
+//! variables and a TOML file (in that order of precedence).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// Everything the pod needs to start.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServeConfig {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// Directory for blobs, metadata and indexes.
+    pub data: PathBuf,
+    /// PEM certificate chain; with `tls_key`, serve HTTPS.
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    /// htpasswd file (bcrypt entries, as `htpasswd -B` writes): when set, every request but
+    /// `/health` and `/ready` needs HTTP Basic credentials.
+    pub htpasswd: Option<PathBuf>,
+    /// Largest manifest accepted (bytes); the spec asks for at least 4 MiB.
+    pub max_manifest_bytes: u64,
+    /// Largest blob accepted (bytes).
+    pub max_blob_bytes: u64,
+    /// Largest agent record document read from an artifact layer (bytes).
+    pub max_record_bytes: u64,
+    /// Upload sessions idle longer than this are removed.
+    #[serde(with = "humantime_secs")]
+    pub upload_ttl: Duration,
+    /// How often housekeeping (upload expiry) runs.
+    #[serde(with = "humantime_secs")]
+    pub housekeeping_interval: Duration,
+    /// How long in-flight requests may take to finish on shutdown.
+    #[serde(with = "humantime_secs")]
+    pub shutdown_grace: Duration,
+}
+
+impl Default for ServeConfig {
+    fn default() -> Self {
+        ServeConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 5000)),
+            data: PathBuf::from("./agentry-data"),
+            tls_cert: None,
+            tls_key: None,
+            htpasswd: None,
+            max_manifest_bytes: 4 * 1024 * 1024,
+            max_blob_bytes: 64 * 1024 * 1024 * 1024,
+            max_record_bytes: 4 * 1024 * 1024,
+            upload_ttl: Duration::from_secs(24 * 3600),
+            housekeeping_interval: Duration::from_secs(600),
+            shutdown_grace: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Durations in the TOML file are whole seconds.
+mod humantime_secs {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(d.as_secs())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        Ok(Duration::from_secs(u64::deserialize(d)?))
+    }
+}
+
+impl ServeConfig {
+    /// Check combinations that cannot work, with a message naming the setting.
+    pub fn validate(&self) -> Result<(), String> {
+        match (&self.tls_cert, &self.tls_key) {
+            (Some(_), None) => return Err("tls_cert is set but tls_key is not".into()),
+            (None, Some(_)) => return Err("tls_key is set but tls_cert is not".into()),
+            _ => {}
+        }
+        if self.max_manifest_bytes < 4 * 1024 * 1024 {
+            return Err(
+                "max_manifest_bytes must be at least 4 MiB (4194304), as the OCI spec expects"
+                    .into(),
+            );
+        }
+        if self.upload_ttl.is_zero() {
+            return Err("upload_ttl must be positive".into());
+        }
+        Ok(())
+    }
+
+    pub fn tls(&self) -> bool {
+        self.tls_cert.is_some()
+    }
+}

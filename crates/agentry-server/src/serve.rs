@@ -1,0 +1,196 @@
+//! Starting and stopping a pod.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use agentry_store::{FsBlobStore, RedbMetadataStore};
+use anyhow::Context as _;
+use tokio::net::TcpListener;
+
+use crate::auth::Htpasswd;
+use crate::config::ServeConfig;
+use crate::router::router;
+use crate::state::AppState;
+
+/// A pod with its stores open, ready to serve.
+pub struct Server {
+    state: AppState,
+}
+
+impl Server {
+    /// Open (creating if needed) the data directory: `blobs/` for content, `meta.redb` for
+    /// metadata.
+    pub async fn open(config: ServeConfig) -> anyhow::Result<Server> {
+        config.validate().map_err(anyhow::Error::msg)?;
+        std::fs::create_dir_all(&config.data)
+            .with_context(|| format!("cannot create data directory {}", config.data.display()))?;
+        let blobs = FsBlobStore::open(config.data.join("blobs"))
+            .with_context(|| format!("cannot open blob store in {}", config.data.display()))?;
+        let meta_path = config.data.join("meta.redb");
+        let meta = RedbMetadataStore::open(&meta_path).with_context(|| {
+            format!(
+                "cannot open metadata database {} (is another agentry process using this data directory?)",
+                meta_path.display()
+            )
+        })?;
+        let auth = match &config.htpasswd {
+            Some(p) => Some(Htpasswd::load(p).map_err(anyhow::Error::msg)?),
+            None => None,
+        };
+        let state = AppState::new(Arc::new(blobs), Arc::new(meta), config, auth);
+        Ok(Server { state })
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Bind the listening socket (port 0 picks a free port; see [`BoundServer::local_addr`]).
+    pub async fn bind(self) -> anyhow::Result<BoundServer> {
+        let listen = self.state.config.listen;
+        let listener = std::net::TcpListener::bind(listen)
+            .with_context(|| format!("cannot listen on {listen}"))?;
+        listener.set_nonblocking(true)?;
+        Ok(BoundServer {
+            state: self.state,
+            listener,
+        })
+    }
+
+    /// Bind and serve until `shutdown` resolves.
+    pub async fn run(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        self.bind().await?.run(shutdown).await
+    }
+}
+
+/// A pod bound to its address, not yet serving.
+pub struct BoundServer {
+    state: AppState,
+    listener: std::net::TcpListener,
+}
+
+impl BoundServer {
+    pub fn local_addr(&self) -> anyhow::Result<SocketAddr> {
+        Ok(self.listener.local_addr()?)
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serve until `shutdown` resolves, then stop accepting, let in-flight requests finish
+    /// (up to the configured grace period) and return.
+    pub async fn run(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let BoundServer { state, listener } = self;
+        let config = state.config.clone();
+        let addr = listener.local_addr()?;
+        let app = router(state.clone());
+        let housekeeping = tokio::spawn(housekeeping(state.clone()));
+
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let ready_state = state.clone();
+        tokio::spawn(async move {
+            shutdown.await;
+            ready_state.set_ready(false);
+            tracing::info!("shutdown requested: finishing in-flight requests");
+            let _ = stop_tx.send(true);
+        });
+        let grace = config.shutdown_grace;
+
+        let result = if let (Some(cert), Some(key)) = (&config.tls_cert, &config.tls_key) {
+            let tls = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key)
+                .await
+                .with_context(|| {
+                    format!(
+                        "cannot load TLS certificate {} / key {}",
+                        cert.display(),
+                        key.display()
+                    )
+                })?;
+            let handle = axum_server::Handle::new();
+            let h2 = handle.clone();
+            let mut rx = stop_rx.clone();
+            tokio::spawn(async move {
+                let _ = rx.wait_for(|s| *s).await;
+                h2.graceful_shutdown(Some(grace));
+            });
+            state.set_ready(true);
+            tracing::info!(%addr, data = %config.data.display(), tls = true, "agentry pod serving");
+            axum_server::from_tcp_rustls(listener, tls)?
+                .handle(handle)
+                .serve(app.into_make_service())
+                .await
+                .context("server failed")
+        } else {
+            let listener = TcpListener::from_std(listener)?;
+            state.set_ready(true);
+            tracing::info!(%addr, data = %config.data.display(), tls = false, "agentry pod serving");
+            let mut rx = stop_rx.clone();
+            let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
+                let _ = rx.wait_for(|s| *s).await;
+            });
+            // Bound the drain: after the grace period, stop waiting for slow clients.
+            let mut rx2 = stop_rx.clone();
+            tokio::select! {
+                r = serve => r.context("server failed"),
+                _ = async move {
+                    let _ = rx2.wait_for(|s| *s).await;
+                    tokio::time::sleep(grace).await;
+                } => {
+                    tracing::warn!(grace_secs = grace.as_secs(), "in-flight requests did not finish within the grace period");
+                    Ok(())
+                }
+            }
+        };
+        housekeeping.abort();
+        tracing::info!("agentry pod stopped");
+        result
+    }
+}
+
+/// Periodic maintenance: expire abandoned upload sessions.
+async fn housekeeping(state: AppState) {
+    let every = state
+        .config
+        .housekeeping_interval
+        .max(Duration::from_secs(1));
+    let mut tick = tokio::time::interval(every);
+    loop {
+        tick.tick().await;
+        let cutoff = std::time::SystemTime::now() - state.config.upload_ttl;
+        match agentry_store::gc::expire_uploads(&*state.blobs, &*state.meta, cutoff).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(expired = n, "abandoned upload sessions removed"),
+            Err(e) => tracing::warn!(error = %e, "upload expiry failed"),
+        }
+    }
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}

@@ -1,0 +1,94 @@
+//! `agentry serve`: run a registry pod.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use agentry_server::{Server, ServeConfig, shutdown_signal};
+
+use super::Global;
+
+/// Run a registry pod: OCI Distribution v1.1 on /v2/, discovery on /api/v1/, /health, /ready.
+///
+/// Everything lives under --data: blobs/ (content-addressed files) and meta.redb (metadata).
+/// No external service is needed. Stop with Ctrl-C or SIGTERM: in-flight requests finish first.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:\n  agentry serve\n  agentry serve --listen 0.0.0.0:5000 --data /var/lib/agentry\n  agentry serve --tls-cert cert.pem --tls-key key.pem --auth htpasswd /etc/agentry/htpasswd\n\nEvery flag can also be set in the [serve] table of the config file.")]
+pub struct Args {
+    /// Address to listen on.
+    #[arg(long, env = "AGENTRY_LISTEN", default_value = "127.0.0.1:5000")]
+    pub listen: SocketAddr,
+
+    /// Data directory (created if missing).
+    #[arg(long, env = "AGENTRY_DATA", default_value = "./agentry-data")]
+    pub data: PathBuf,
+
+    /// PEM certificate chain: serve HTTPS (requires --tls-key).
+    #[arg(long, env = "AGENTRY_TLS_CERT", requires = "tls_key", value_name = "FILE")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// PEM private key for --tls-cert.
+    #[arg(long, env = "AGENTRY_TLS_KEY", requires = "tls_cert", value_name = "FILE")]
+    pub tls_key: Option<PathBuf>,
+
+    /// Require HTTP Basic authentication: `--auth htpasswd FILE` (bcrypt entries, as
+    /// `htpasswd -B` writes). Off by default.
+    #[arg(long, env = "AGENTRY_AUTH", num_args = 2, value_names = ["KIND", "FILE"])]
+    pub auth: Vec<String>,
+
+    /// Largest manifest accepted, in bytes (at least 4 MiB).
+    #[arg(long, env = "AGENTRY_MAX_MANIFEST_BYTES", default_value_t = 4 * 1024 * 1024)]
+    pub max_manifest_bytes: u64,
+
+    /// Largest blob accepted, in bytes.
+    #[arg(long, env = "AGENTRY_MAX_BLOB_BYTES", default_value_t = 64 * 1024 * 1024 * 1024)]
+    pub max_blob_bytes: u64,
+
+    /// Seconds after which an unfinished upload session is removed.
+    #[arg(long, env = "AGENTRY_UPLOAD_TTL", default_value_t = 24 * 3600, value_name = "SECS")]
+    pub upload_ttl: u64,
+
+    /// Seconds in-flight requests get to finish on shutdown.
+    #[arg(long, env = "AGENTRY_SHUTDOWN_GRACE", default_value_t = 30, value_name = "SECS")]
+    pub shutdown_grace: u64,
+}
+
+impl Args {
+    fn to_config(&self) -> anyhow::Result<ServeConfig> {
+        let htpasswd = match self.auth.as_slice() {
+            [] => None,
+            [kind, file] if kind == "htpasswd" => Some(PathBuf::from(file)),
+            [kind, _] => anyhow::bail!(
+                "--auth: unknown kind {kind:?}; the supported kind is `htpasswd` (--auth htpasswd FILE)"
+            ),
+            _ => anyhow::bail!("--auth takes two values: --auth htpasswd FILE"),
+        };
+        Ok(ServeConfig {
+            listen: self.listen,
+            data: self.data.clone(),
+            tls_cert: self.tls_cert.clone(),
+            tls_key: self.tls_key.clone(),
+            htpasswd,
+            max_manifest_bytes: self.max_manifest_bytes,
+            max_blob_bytes: self.max_blob_bytes,
+            upload_ttl: Duration::from_secs(self.upload_ttl),
+            shutdown_grace: Duration::from_secs(self.shutdown_grace),
+            ..ServeConfig::default()
+        })
+    }
+}
+
+pub async fn run(args: Args, _global: &Global) -> anyhow::Result<ExitCode> {
+    let config = match args.to_config() {
+        Ok(c) => c,
+        Err(e) => return crate::exit::fail(crate::exit::Code::Usage, format!("{e:#}")),
+    };
+    if config.tls() {
+        // One crypto provider for the whole process (see STACK.md on TLS providers).
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    }
+    let server = Server::open(config).await?;
+    server.run(shutdown_signal()).await?;
+    Ok(ExitCode::SUCCESS)
+}
