@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::context::ContextSpec;
+use crate::context::{ContextBudget, ContextSpec};
 use crate::digest::Digest;
 
 /// Current version of the persisted record layout.
@@ -54,6 +54,17 @@ pub struct AgentRecord {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub annotations: BTreeMap<String, String>,
     pub provenance: Provenance,
+    /// What the described thing is, when it is not a plain agent: `task`, `workflow`, `flow`
+    /// (OSSA kinds), `skill`, `mcp-server`. `None` means an agent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// Creation or release time as the source states it (RFC 3339 in OASF and MCP).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<String>,
+    /// Formula 2 evaluated on `context` against its own declared window, filled in by the
+    /// readers so that consumers need not recompute it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context_budget: Option<ContextBudget>,
     /// Source-format fields without a place in the model, keyed by the format's own JSON path
     /// (for example `a2a:/capabilities/pushNotifications`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]

@@ -1,0 +1,360 @@
+//! OSSA manifests, in two families:
+//!
+//! - `ossa.ai/v1`, the whitepaper's manifest (§3.1): the four questions under `spec`, which map
+//!   one to one onto the canonical record. This is the version agentry writes by default.
+//! - `ossa/v0.2.x` … `ossa/v0.5`, `ossa/v1`: the Open Standard Agents project's Kubernetes-style
+//!   manifests (`metadata`, `spec.role`, `spec.llm`, `spec.tools`, …), validated against the
+//!   project's schema for the stated `apiVersion`. Identity, description, labels, annotations,
+//!   capabilities and the model's output cap map onto the record; everything else is kept in
+//!   `extensions`.
+
+use agentry_types::context::ContextSpec;
+use agentry_types::record::{AgentRecord, Skill};
+use serde_json::Value;
+
+use super::common::{self, check_name, check_semver};
+use crate::obj::{Obj, Out, reinsert};
+use crate::report::{Problem, ProblemSource};
+use crate::schemas::SchemaId;
+
+pub const PREFIX: &str = "ossa";
+pub const DEFAULT_VERSION: &str = "ossa.ai/v1";
+pub const WHITEPAPER_V1: &str = "ossa.ai/v1";
+
+const KINDS: [&str; 6] = ["Agent", "Task", "Workflow", "Flow", "Skill", "MCPServer"];
+
+/// The record kind for an OSSA `kind` (`None` for Agent).
+fn record_kind(kind: &str) -> Option<String> {
+    match kind {
+        "Agent" => None,
+        "MCPServer" => Some("mcp-server".into()),
+        other => Some(other.to_ascii_lowercase()),
+    }
+}
+
+fn ossa_kind(rec_kind: Option<&str>) -> &'static str {
+    match rec_kind {
+        None => "Agent",
+        Some("task") => "Task",
+        Some("workflow") => "Workflow",
+        Some("flow") => "Flow",
+        Some("skill") => "Skill",
+        Some("mcp-server") => "MCPServer",
+        Some(_) => "Agent",
+    }
+}
+
+/// `0.4.6` from `ossa/v0.4.6`.
+fn numeric(version: &str) -> Option<&str> {
+    version.strip_prefix("ossa/v")
+}
+
+/// The schema a document of `version` is checked against.
+pub fn schema_for(version: &str, doc: &Value) -> Result<SchemaId, String> {
+    if version == WHITEPAPER_V1 {
+        return Ok(SchemaId::OssaAiV1);
+    }
+    let kind = doc.get("kind").and_then(Value::as_str).unwrap_or("Agent");
+    let n = numeric(version).ok_or_else(|| {
+        format!("unsupported OSSA apiVersion {version:?} (supported: ossa/v0.2.2 … ossa/v0.5, ossa/v1, ossa.ai/v1)")
+    })?;
+    let mm: Vec<&str> = n.split(['.', '-']).collect();
+    let major_minor = (mm.first().copied(), mm.get(1).copied());
+    let patch = mm.get(2).copied();
+    Ok(match (major_minor, kind) {
+        ((Some("1"), _), "Skill") => SchemaId::Ossa1Skill,
+        ((Some("1"), _), "MCPServer") => SchemaId::Ossa1Mcp,
+        ((Some("0"), Some("4" | "5")), "Skill") => SchemaId::Ossa04Skill,
+        ((Some("0"), Some("4" | "5")), "MCPServer") => SchemaId::Ossa04Mcp,
+        ((Some("1"), _), _) => SchemaId::Ossa05Agent,
+        ((Some("0"), Some("5")), _) => SchemaId::Ossa05Agent,
+        ((Some("0"), Some("4")), _) => SchemaId::Ossa04Agent,
+        ((Some("0"), Some("3")), _) => match patch {
+            Some("0") => SchemaId::Ossa030,
+            Some("1") => SchemaId::Ossa031,
+            Some("2") => SchemaId::Ossa032,
+            Some("5") => SchemaId::Ossa035,
+            _ => SchemaId::Ossa036,
+        },
+        ((Some("0"), Some("2")), _) => match patch {
+            Some("2") => SchemaId::Ossa022,
+            Some("3") => SchemaId::Ossa023,
+            Some("4") => SchemaId::Ossa024,
+            Some("5") => SchemaId::Ossa025,
+            Some("6") => SchemaId::Ossa026,
+            Some("8") => SchemaId::Ossa028,
+            _ => SchemaId::Ossa029,
+        },
+        _ => {
+            return Err(format!(
+                "unsupported OSSA apiVersion {version:?} (supported: ossa/v0.2.2 … ossa/v0.5, ossa/v1, ossa.ai/v1)"
+            ));
+        }
+    })
+}
+
+/// Versions `write` accepts.
+pub fn check_write_version(version: &str) -> Result<(), String> {
+    if version == WHITEPAPER_V1 {
+        return Ok(());
+    }
+    schema_for(version, &Value::Null).map(|_| ())
+}
+
+pub fn read(doc: Value, version: &str, base: &str, problems: &mut Vec<Problem>) -> AgentRecord {
+    let mut rec = AgentRecord::default();
+    let Some(mut root) = Obj::of(doc, base) else {
+        return rec;
+    };
+    root.any("apiVersion");
+    if let Some(kind) = root.peek_str("kind").map(str::to_owned) {
+        if KINDS.contains(&kind.as_str()) {
+            root.any("kind");
+            rec.kind = record_kind(&kind);
+        } else {
+            problems.push(Problem::error(
+                ProblemSource::Semantic,
+                root.child_ptr("kind"),
+                format!(
+                    "kind {kind:?} does not describe an agent (OSSA kinds agentry reads: {})",
+                    KINDS.join(", ")
+                ),
+            ));
+        }
+    }
+    if let Some(mut md) = root.obj("metadata") {
+        rec.identity.name = md.str("name").unwrap_or_default();
+        rec.identity.namespace = md.str("namespace").unwrap_or_default();
+        rec.identity.version = md.str("version").unwrap_or_default();
+        rec.identity.display_name = md.str("displayName");
+        rec.description = md.str("description").unwrap_or_default();
+        rec.labels = md.string_map("labels");
+        rec.annotations = md.string_map("annotations");
+        if version == WHITEPAPER_V1 {
+            // The whitepaper's metadata.digest names the artifact; the registry computes its own.
+            if let Some(d) = md.peek_str("digest") {
+                if d.parse::<agentry_types::Digest>().is_err() {
+                    problems.push(Problem::warning(
+                        ProblemSource::Semantic,
+                        md.child_ptr("digest"),
+                        format!("{d:?} is not a digest (algorithm:hex); the registry's own digest is used"),
+                    ));
+                }
+            }
+        }
+        check_name(&rec.identity.name, &md.child_ptr("name"), problems);
+        check_semver(&rec.identity.version, &md.child_ptr("version"), problems);
+        md.finish(PREFIX, &mut rec.extensions);
+    }
+    if let Some(mut spec) = root.obj("spec") {
+        if rec.description.is_empty() {
+            rec.description = spec.str("description").unwrap_or_default();
+        }
+        if version == WHITEPAPER_V1 {
+            read_whitepaper_spec(&mut spec, &mut rec, problems);
+        } else {
+            read_project_spec(&mut spec, &mut rec);
+        }
+        spec.finish(PREFIX, &mut rec.extensions);
+    }
+    root.finish(PREFIX, &mut rec.extensions);
+    rec
+}
+
+fn read_whitepaper_spec(spec: &mut Obj, rec: &mut AgentRecord, problems: &mut Vec<Problem>) {
+    common::read_four_questions(spec, PREFIX, rec, problems);
+    if let Some(mut caps) = spec.obj("capabilities") {
+        if let Some(list) = caps.objs("protocols") {
+            rec.protocols = common::read_protocols(list, PREFIX, &mut rec.extensions);
+        }
+        if let Some(list) = caps.objs("skills") {
+            rec.skills = common::read_ossa_skills(list, PREFIX, &mut rec.extensions);
+        }
+        if let Some(list) = caps.objs("domains") {
+            for mut d in list {
+                rec.domains.push(agentry_types::record::TaxonomyRef {
+                    id: d.u64("id"),
+                    name: d.str("name"),
+                });
+                d.finish(PREFIX, &mut rec.extensions);
+            }
+        }
+        caps.finish(PREFIX, &mut rec.extensions);
+    }
+    for (i, p) in rec.protocols.iter().enumerate() {
+        if let Some(e) = &p.endpoint {
+            common::check_url(
+                e,
+                &format!("/spec/capabilities/protocols/{i}/endpoint"),
+                true,
+                problems,
+            );
+        }
+    }
+}
+
+fn read_project_spec(spec: &mut Obj, rec: &mut AgentRecord) {
+    // Capabilities are either plain names or objects with a name.
+    let caps_ok = matches!(spec.peek("capabilities"), Some(Value::Array(a))
+        if a.iter().all(|c| c.is_string() || c.get("name").is_some_and(Value::is_string)));
+    if caps_ok {
+        if let Some(Value::Array(items)) = spec.any("capabilities") {
+            let ptr = spec.child_ptr("capabilities");
+            for (i, item) in items.into_iter().enumerate() {
+                match item {
+                    Value::String(name) => rec.skills.push(Skill {
+                        name,
+                        ..Skill::default()
+                    }),
+                    other => {
+                        if let Some(mut o) = Obj::of(other, format!("{ptr}/{i}")) {
+                            rec.skills.push(Skill {
+                                name: o.str("name").unwrap_or_default(),
+                                description: o.str("description").unwrap_or_default(),
+                                input_schema: o.any("input_schema"),
+                                output_schema: o.any("output_schema"),
+                                ..Skill::default()
+                            });
+                            o.finish(PREFIX, &mut rec.extensions);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    if let Some(mut llm) = spec.obj("llm") {
+        let max = llm.u64("maxTokens").or_else(|| llm.u64("max_tokens"));
+        if let Some(max) = max {
+            rec.context = Some(ContextSpec {
+                max_output_tokens: Some(max),
+                ..ContextSpec::default()
+            });
+        }
+        llm.finish(PREFIX, &mut rec.extensions);
+    }
+}
+
+pub fn write(rec: &AgentRecord, version: &str, warnings: &mut Vec<Problem>) -> Result<Value, String> {
+    check_write_version(version)?;
+    let mut root = Out::new();
+    root.set("apiVersion", version);
+    let kind = ossa_kind(rec.kind.as_deref());
+    root.set("kind", kind);
+    let mut md = Out::new();
+    md.set("name", rec.identity.name.clone());
+    md.non_empty("namespace", &rec.identity.namespace);
+    md.non_empty("version", &rec.identity.version);
+    md.non_empty("description", &rec.description);
+    md.string_map("labels", &rec.labels);
+    md.string_map("annotations", &rec.annotations);
+    let mut spec = Out::new();
+    if version == WHITEPAPER_V1 {
+        md.opt_str("displayName", &rec.identity.display_name);
+        if kind != "Agent" {
+            common::lost("kind", version, warnings);
+        }
+        common::write_four_questions(rec, &mut spec);
+        let mut caps = Out::new();
+        caps.arr("protocols", common::write_protocols(&rec.protocols));
+        caps.arr("skills", common::write_ossa_skills(&rec.skills));
+        caps.arr("domains", common::taxonomy_out(&rec.domains));
+        spec.obj("capabilities", caps);
+        root.set("kind", "Agent");
+    } else {
+        if rec.identity.display_name.is_some() {
+            common::lost("identity.display_name", version, warnings);
+        }
+        write_project_spec(rec, version, kind, &mut spec, warnings);
+    }
+    root.obj("metadata", md);
+    if version == WHITEPAPER_V1 || !spec.0.is_empty() || kind == "Agent" {
+        root.set("spec", Value::Object(spec.0));
+    }
+    let mut doc = root.into_value();
+    for ptr in reinsert(&mut doc, PREFIX, &rec.extensions) {
+        warnings.push(Problem::warning(
+            ProblemSource::Conversion,
+            format!("{PREFIX}:{ptr}"),
+            "kept field could not be placed back in the written manifest",
+        ));
+    }
+    common::foreign_extensions(rec, PREFIX, warnings);
+    Ok(doc)
+}
+
+fn write_project_spec(rec: &AgentRecord, version: &str, kind: &str, spec: &mut Out, warnings: &mut Vec<Problem>) {
+    let has_ext = |p: &str| {
+        let key = format!("{PREFIX}:{p}");
+        rec.extensions.keys().any(|k| k == &key || k.starts_with(&format!("{key}/")))
+    };
+    if !rec.skills.is_empty() {
+        let items = rec
+            .skills
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                let plain = s.description.is_empty()
+                    && s.input_schema.is_none()
+                    && s.output_schema.is_none()
+                    && !has_ext(&format!("/spec/capabilities/{i}"));
+                if plain {
+                    Value::String(s.name.clone())
+                } else {
+                    let mut o = Out::new();
+                    o.set("name", s.name.clone());
+                    o.non_empty("description", &s.description);
+                    if let Some(v) = &s.input_schema {
+                        o.set("input_schema", v.clone());
+                    }
+                    if let Some(v) = &s.output_schema {
+                        o.set("output_schema", v.clone());
+                    }
+                    o.into_value()
+                }
+            })
+            .collect();
+        spec.set("capabilities", Value::Array(items));
+    }
+    if let Some(max) = rec.context.as_ref().and_then(|c| c.max_output_tokens) {
+        let mut llm = Out::new();
+        llm.set("maxTokens", max);
+        spec.obj("llm", llm);
+    }
+    if kind == "Agent" && !has_ext("/spec/role") {
+        let n = numeric(version).unwrap_or("");
+        if n.starts_with("0.2") {
+            // The 0.2.x schemas require the system prompt; the record has none.
+            spec.set("role", rec.description.clone());
+            warnings.push(Problem::warning(
+                ProblemSource::Conversion,
+                "/spec/role",
+                "the record has no system prompt; spec.role, required here, is set to the description",
+            ));
+        }
+    }
+    if kind == "Skill" && !has_ext("/spec/description") {
+        spec.set("description", rec.description.clone());
+    }
+    for (field, present) in [
+        ("protocols", !rec.protocols.is_empty()),
+        ("publisher", rec.publisher.is_some()),
+        ("runtime", rec.runtime.is_some()),
+        ("dependencies", !rec.dependencies.is_empty()),
+        ("permissions", rec.permissions.is_some()),
+        ("compliance", rec.compliance.is_some()),
+        ("domains", !rec.domains.is_empty()),
+        (
+            "context (beyond max_output_tokens)",
+            rec.context.as_ref().is_some_and(|c| {
+                c.max_input_tokens.is_some()
+                    || c.required_tokens.is_some()
+                    || c.sliding_window_tokens.is_some()
+                    || c.retrieval_tokens.is_some()
+            }),
+        ),
+    ] {
+        if present {
+            common::lost(field, &format!("OSSA {version} (use ossa.ai/v1)"), warnings);
+        }
+    }
+}
