@@ -183,14 +183,23 @@ fn read_value(mut doc: Value, base: &str, original: String, opts: &ReadOptions) 
         }
     };
     let cid = (fv.format == Format::Oasf).then(|| cid::record_cid(&doc));
+    // Readers work relative to the record (extension keys must not depend on where the record
+    // sat in its document); their problem pointers are made absolute afterwards.
+    let mut read_problems = Vec::new();
+    let rp = &mut read_problems;
     let mut record = match fv.format {
-        Format::Ossa => ossa::read(doc, &fv.version, &ptr, &mut problems),
-        Format::A2a => a2a::read(doc, &fv.version, &ptr, &mut problems),
-        Format::Oasf => oasf::read(doc, &fv.version, &ptr, &mut problems),
-        Format::Mcp => mcp::read(doc, &fv.version, &ptr, &mut problems),
-        Format::Nanda => nanda::read(doc, &fv.version, &ptr, &mut problems),
-        Format::Simple => simple::read(doc, &fv.version, &ptr, &mut problems),
+        Format::Ossa => ossa::read(doc, &fv.version, "", rp),
+        Format::A2a => a2a::read(doc, &fv.version, "", rp),
+        Format::Oasf => oasf::read(doc, &fv.version, "", rp),
+        Format::Mcp => mcp::read(doc, &fv.version, "", rp),
+        Format::Nanda => nanda::read(doc, &fv.version, "", rp),
+        Format::Simple => simple::read(doc, &fv.version, "", rp),
     };
+    for mut p in read_problems {
+        p.pointer = format!("{ptr}{}", p.pointer);
+        problems.push(p);
+    }
+    record.record_version = agentry_types::record::RECORD_VERSION;
     record.identity.oasf_cid = cid;
     record.provenance = Provenance {
         source_format: fv.format,

@@ -320,7 +320,8 @@ fn write_project_spec(rec: &AgentRecord, version: &str, kind: &str, spec: &mut O
         llm.set("maxTokens", max);
         spec.obj("llm", llm);
     }
-    if kind == "Agent" && !has_ext("/spec/role") {
+    let foreign = rec.provenance.source_format != crate::format::Format::Ossa;
+    if kind == "Agent" && foreign && !has_ext("/spec/role") {
         let n = numeric(version).unwrap_or("");
         if n.starts_with("0.2") {
             // The 0.2.x schemas require the system prompt; the record has none.
