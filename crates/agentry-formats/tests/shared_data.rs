@@ -72,6 +72,9 @@ fn every_shared_document_validates_round_trips_and_converts_or_is_refused_by_its
                 if report.errors.iter().any(|e| e.source != ProblemSource::Parse || e.reason.is_empty()) {
                     failures.push(format!("{rel}: refusal without a parse reason: {report}"));
                 }
+                if std::env::var_os("AGENTRY_WALK_VERBOSE").is_some() {
+                    println!("UNPARSEABLE {rel}: {report}");
+                }
                 tally.entry("(unparseable)".into()).or_default().refused += 1;
                 continue;
             }
