@@ -57,12 +57,13 @@ def agent_files(workdir: Path, name: str) -> dict[str, bytes]:
             "name": f"skill-{i}",
             "description": "does a thing " * 4,
             "input-schema": {"type": "object", "properties": {"text": {"type": "string"}}},
+            "output-schema": {"type": "object", "properties": {"result": {"type": "string"}}},
         }
         for i in range(120)
     ]
     files = {
         "manifest.yaml": AGENT_TEMPLATE.replace("NAMESPACE", "e2e").replace("NAME", name).replace("VERSION", "1.0.0").encode(),
-        "capabilities.json": canonical({"name": name, "skills": skills}),
+        "capabilities.json": canonical({"protocols": [{"type": "a2a", "version": "1.0", "endpoint": "/a2a"}], "skills": skills}),
     }
     for fname, data in files.items():
         (workdir / fname).write_bytes(data)

@@ -157,7 +157,7 @@ def test_agent_artifact_pulled_into_oci_layout(tmp_path, skopeo, registry_url, r
     files = {
         "manifest.yaml": (Path(__file__).parent / "data" / "agent.ossa.yaml").read_text()
         .replace("NAMESPACE", "e2e").replace("NAME", "skopeo-agent").replace("VERSION", "1.0.0").encode(),
-        "capabilities.json": canonical({"skills": [f"skill-{i}" for i in range(300)]}),
+        "capabilities.json": canonical({"skills": [{"name": f"skill-{i}", "description": "e2e"} for i in range(300)]}),
     }
     types = {
         "manifest.yaml": "application/vnd.ossa.manifest.v1+yaml",

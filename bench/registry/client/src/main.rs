@@ -202,7 +202,11 @@ impl Artifact {
             .replace("NAMESPACE", "bench")
             .replace("NAME", &format!("bench-agent-{i}"))
             .replace("VERSION", &format!("1.0.{i}"));
-        let mut caps = format!("{{\"agent\":\"bench-agent-{i}\",\"skills\":[");
+        // The capabilities layer as agentry reads it: the `spec.capabilities`
+        // block of an ossa.ai/v1 manifest (protocols, skills with schemas).
+        let mut caps = String::from(
+            "{\"protocols\":[{\"type\":\"a2a\",\"version\":\"1.0\",\"endpoint\":\"/a2a\"}],\"skills\":[",
+        );
         let mut k = 0;
         while caps.len() < 20 * 1024 {
             if k > 0 {
