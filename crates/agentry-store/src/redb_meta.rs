@@ -34,7 +34,7 @@ use std::collections::BTreeSet;
 use std::fmt::Display;
 use std::ops::Bound;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, mpsc};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use agentry_types::{AgentRecord, Digest, ManifestRef, RepoName, Tag};
@@ -206,10 +206,158 @@ fn migrate(txn: &WriteTransaction, from: u64) -> StoreResult<()> {
     Ok(())
 }
 
-/// Metadata in one redb file. Cheap to clone.
+/// Metadata in one redb file. Cheap to clone; the last clone dropped stops the writer thread
+/// and closes the file.
 #[derive(Clone)]
 pub struct RedbMetadataStore {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
     db: Arc<Database>,
+    jobs: Option<mpsc::Sender<Job>>,
+    writer: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        // Closing the channel ends the writer loop; joining it means the file is closed when
+        // the store is gone (a reopen right after must not find it locked).
+        self.jobs.take();
+        if let Some(w) = self.writer.take()
+            && w.join().is_err()
+        {
+            tracing::error!("metadata writer thread panicked");
+        }
+    }
+}
+
+/// Most write requests folded into one transaction (and one fsync).
+const MAX_BATCH: usize = 128;
+
+/// One write request for the writer thread. `op` may run twice (see [`run_batch`]), so it is
+/// `Fn`; it stashes its result for `done`, which delivers it once the commit outcome is known.
+struct Job {
+    durable: bool,
+    op: WriteOp,
+    done: Box<dyn FnOnce(StoreResult<()>) + Send>,
+}
+
+/// Applies one request inside a transaction; `Ok(true)` when it wrote something.
+type WriteOp = Box<dyn Fn(&WriteTransaction) -> StoreResult<bool> + Send>;
+
+/// Errors a write closure returns *before* writing anything (they are validation failures of
+/// its input), so the transaction it ran in is still clean for the other requests.
+fn is_clean(e: &StoreError) -> bool {
+    matches!(
+        e,
+        StoreError::BlobUnknown(_)
+            | StoreError::DigestMismatch { .. }
+            | StoreError::SizeMismatch { .. }
+    )
+}
+
+fn begin(db: &Database, durable: bool) -> StoreResult<WriteTransaction> {
+    let mut txn = db.begin_write().map_err(db_err)?;
+    if !durable {
+        txn.set_durability(Durability::None).map_err(db_err)?;
+    }
+    Ok(txn)
+}
+
+/// Group commit: every request waiting when the writer becomes free goes into one write
+/// transaction, committed (and fsynced) once. Requests are applied in arrival order and see
+/// each other's writes, exactly as if run one after another. A request failing validation
+/// is answered at once and leaves no trace (it wrote nothing); any other failure aborts the
+/// batch, and its requests are re-run one transaction each, so one request's fault is never
+/// another's.
+fn writer_loop(db: Arc<Database>, jobs: mpsc::Receiver<Job>) {
+    while let Ok(first) = jobs.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match jobs.try_recv() {
+                Ok(j) => batch.push(j),
+                Err(_) => break,
+            }
+        }
+        run_batch(&db, batch);
+    }
+}
+
+fn run_batch(db: &Database, batch: Vec<Job>) {
+    if batch.len() == 1 {
+        for job in batch {
+            run_single(db, job);
+        }
+        return;
+    }
+    let durable = batch.iter().any(|j| j.durable);
+    let txn = match begin(db, durable) {
+        Ok(t) => t,
+        Err(e) => {
+            let msg = e.to_string();
+            for job in batch {
+                (job.done)(Err(StoreError::Database(msg.clone())));
+            }
+            return;
+        }
+    };
+    let mut applied = Vec::with_capacity(batch.len());
+    let mut changed = false;
+    let mut jobs = batch.into_iter();
+    let mut dirty = false;
+    for job in jobs.by_ref() {
+        match (job.op)(&txn) {
+            Ok(c) => {
+                changed |= c;
+                applied.push(job);
+            }
+            Err(e) if is_clean(&e) => (job.done)(Err(e)),
+            Err(e) => {
+                tracing::warn!(error = %e, "write batch aborted; retrying its requests one by one");
+                dirty = true;
+                applied.push(job);
+                break;
+            }
+        }
+    }
+    if dirty {
+        let _ = txn.abort();
+        for job in applied.into_iter().chain(jobs) {
+            run_single(db, job);
+        }
+        return;
+    }
+    let outcome = if changed {
+        txn.commit().map_err(db_err)
+    } else {
+        txn.abort().map_err(db_err)
+    };
+    match outcome {
+        Ok(()) => {
+            for job in applied {
+                (job.done)(Ok(()));
+            }
+        }
+        Err(e) => {
+            let msg = e.to_string();
+            for job in applied {
+                (job.done)(Err(StoreError::Database(msg.clone())));
+            }
+        }
+    }
+}
+
+fn run_single(db: &Database, job: Job) {
+    let result = begin(db, job.durable).and_then(|txn| match (job.op)(&txn) {
+        Ok(true) => txn.commit().map_err(db_err),
+        Ok(false) => txn.abort().map_err(db_err),
+        Err(e) => {
+            let _ = txn.abort();
+            Err(e)
+        }
+    });
+    (job.done)(result);
 }
 
 impl RedbMetadataStore {
@@ -240,7 +388,7 @@ impl RedbMetadataStore {
 
     fn init(db: Database) -> StoreResult<RedbMetadataStore> {
         let txn = db.begin_write().map_err(db_err)?;
-        {
+        let up_to_date = {
             // Create every table, so read transactions never meet a missing one.
             txn.open_table(REPOS).map_err(db_err)?;
             txn.open_table(TAGS).map_err(db_err)?;
@@ -259,59 +407,83 @@ impl RedbMetadataStore {
                 .map_err(db_err)?
                 .map(|g| g.value());
             match stored {
-                None => migrate(&txn, SCHEMA_VERSION)?,
-                Some(v) if v == SCHEMA_VERSION => {
-                    // Up to date (its tables were created with the version): write nothing.
-                    txn.abort().map_err(db_err)?;
-                    return Ok(RedbMetadataStore { db: Arc::new(db) });
+                None => {
+                    migrate(&txn, SCHEMA_VERSION)?;
+                    false
                 }
-                Some(v) if v < SCHEMA_VERSION => migrate(&txn, v)?,
+                // Up to date (its tables were created with the version): write nothing.
+                Some(v) if v == SCHEMA_VERSION => true,
+                Some(v) if v < SCHEMA_VERSION => {
+                    migrate(&txn, v)?;
+                    false
+                }
                 Some(v) => {
                     return Err(StoreError::Corrupt(format!(
                         "metadata layout {v} is newer than this build ({SCHEMA_VERSION})"
                     )));
                 }
             }
+        };
+        if up_to_date {
+            txn.abort().map_err(db_err)?;
+        } else {
+            txn.commit().map_err(db_err)?;
         }
-        txn.commit().map_err(db_err)?;
-        Ok(RedbMetadataStore { db: Arc::new(db) })
+        let db = Arc::new(db);
+        let (tx, rx) = mpsc::channel();
+        let writer_db = db.clone();
+        let writer = std::thread::Builder::new()
+            .name("agentry-meta-writer".into())
+            .spawn(move || writer_loop(writer_db, rx))?;
+        Ok(RedbMetadataStore {
+            shared: Arc::new(Shared {
+                db,
+                jobs: Some(tx),
+                writer: Some(writer),
+            }),
+        })
     }
 
-    /// Run `f` in a write transaction on the blocking pool; commit when it returns `Ok(_, true)`,
-    /// abort otherwise (an error, or nothing to write).
+    /// Run `f` in a write transaction on the writer thread, possibly together with other
+    /// requests (group commit); it counts as committed when it returns `Ok(_, true)` and the
+    /// batch commits. `f` must return its validation errors before writing anything.
     async fn write<T: Send + 'static>(
         &self,
         durable: bool,
-        f: impl FnOnce(&WriteTransaction) -> StoreResult<(T, bool)> + Send + 'static,
+        f: impl Fn(&WriteTransaction) -> StoreResult<(T, bool)> + Send + 'static,
     ) -> StoreResult<T> {
-        let db = self.db.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut txn = db.begin_write().map_err(db_err)?;
-            if !durable {
-                txn.set_durability(Durability::None).map_err(db_err)?;
-            }
-            match f(&txn) {
-                Ok((value, true)) => {
-                    txn.commit().map_err(db_err)?;
-                    Ok(value)
-                }
-                Ok((value, false)) => {
-                    txn.abort().map_err(db_err)?;
-                    Ok(value)
-                }
-                Err(e) => {
-                    // Dropping would abort as well; aborting explicitly reports nothing new.
-                    let _ = txn.abort();
-                    Err(e)
-                }
-            }
-        })
-        .await
-        .map_err(|e| StoreError::Database(format!("write task failed: {e}")))?
+        let slot: Arc<std::sync::Mutex<Option<T>>> = Arc::new(std::sync::Mutex::new(None));
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let op_slot = slot.clone();
+        let job = Job {
+            durable,
+            op: Box::new(move |txn| {
+                let (value, changed) = f(txn)?;
+                *op_slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(value);
+                Ok(changed)
+            }),
+            done: Box::new(move |result| {
+                let out = result.and_then(|()| {
+                    slot.lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .take()
+                        .ok_or_else(|| StoreError::Database("write produced no result".into()))
+                });
+                let _ = reply.send(out);
+            }),
+        };
+        let gone = || StoreError::Database("metadata writer thread is gone".into());
+        self.shared
+            .jobs
+            .as_ref()
+            .ok_or_else(gone)?
+            .send(job)
+            .map_err(|_| gone())?;
+        answer.await.map_err(|_| gone())?
     }
 
     fn read<T>(&self, f: impl FnOnce(&ReadTransaction) -> StoreResult<T>) -> StoreResult<T> {
-        let txn = self.db.begin_read().map_err(db_err)?;
+        let txn = self.shared.db.begin_read().map_err(db_err)?;
         f(&txn)
     }
 
@@ -320,7 +492,7 @@ impl RedbMetadataStore {
         &self,
         f: impl FnOnce(&ReadTransaction) -> StoreResult<T> + Send + 'static,
     ) -> StoreResult<T> {
-        let db = self.db.clone();
+        let db = self.shared.db.clone();
         tokio::task::spawn_blocking(move || {
             let txn = db.begin_read().map_err(db_err)?;
             f(&txn)
@@ -898,7 +1070,7 @@ impl MetadataStore for RedbMetadataStore {
             let mut links = txn.open_table(LINKS).map_err(db_err)?;
             let mut released = Vec::new();
             let mut changed = false;
-            for d in candidates {
+            for d in &candidates {
                 let ds = d.to_string();
                 if in_use(&refs, &links, &ds, linked_before)? {
                     continue;
@@ -916,10 +1088,100 @@ impl MetadataStore for RedbMetadataStore {
                     links.remove((ds.as_str(), r.as_str())).map_err(db_err)?;
                     changed = true;
                 }
-                released.push(d);
+                released.push(d.clone());
             }
             Ok((released, changed))
         })
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const T: TableDefinition<&str, u64> = TableDefinition::new("test");
+
+    fn job(
+        op: impl Fn(&WriteTransaction) -> StoreResult<bool> + Send + 'static,
+    ) -> (Job, std::sync::mpsc::Receiver<StoreResult<()>>) {
+        let (tx, rx) = std::sync::mpsc::channel();
+        (
+            Job {
+                durable: true,
+                op: Box::new(op),
+                done: Box::new(move |r| {
+                    let _ = tx.send(r);
+                }),
+            },
+            rx,
+        )
+    }
+
+    fn write_key(key: &'static str) -> impl Fn(&WriteTransaction) -> StoreResult<bool> {
+        move |txn| {
+            txn.open_table(T)
+                .map_err(db_err)?
+                .insert(key, 1)
+                .map_err(db_err)?;
+            Ok(true)
+        }
+    }
+
+    fn result(rx: &std::sync::mpsc::Receiver<StoreResult<()>>) -> StoreResult<()> {
+        rx.recv()
+            .unwrap_or_else(|e| panic!("no answer delivered: {e}"))
+    }
+
+    /// A batch with a clean validation failure and a fault after writing: the others commit,
+    /// the faulty one's writes are gone, and every request gets its own answer.
+    #[test]
+    fn group_commit_isolates_failures() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let db = Database::create(dir.path().join("t.redb")).unwrap_or_else(|e| panic!("{e}"));
+        let (a, ra) = job(write_key("a"));
+        let (b, rb) = job(|txn| {
+            write_key("b")(txn)?;
+            Err(StoreError::Corrupt("fault after writing".into()))
+        });
+        let (c, rc) = job(|_| Err(StoreError::BlobUnknown(Digest::sha256(b"x"))));
+        let (d, rd) = job(write_key("d"));
+        run_batch(&db, vec![a, b, c, d]);
+        assert!(result(&ra).is_ok());
+        assert!(matches!(result(&rb), Err(StoreError::Corrupt(_))));
+        assert!(matches!(result(&rc), Err(StoreError::BlobUnknown(_))));
+        assert!(result(&rd).is_ok());
+        let txn = db.begin_read().unwrap_or_else(|e| panic!("{e}"));
+        let t = txn.open_table(T).unwrap_or_else(|e| panic!("{e}"));
+        let has = |k: &str| t.get(k).map(|v| v.is_some()).unwrap_or(false);
+        assert!(has("a") && has("d"), "the healthy requests committed");
+        assert!(!has("b"), "the faulty request's writes were rolled back");
+    }
+
+    /// Requests in one batch see each other's writes, in order.
+    #[test]
+    fn group_commit_applies_requests_in_order() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let db = Database::create(dir.path().join("t.redb")).unwrap_or_else(|e| panic!("{e}"));
+        let (a, ra) = job(write_key("k"));
+        let (b, rb) = job(|txn| {
+            let seen = txn
+                .open_table(T)
+                .map_err(db_err)?
+                .get("k")
+                .map_err(db_err)?
+                .is_some();
+            if seen {
+                Ok(false)
+            } else {
+                Err(StoreError::BlobUnknown(Digest::sha256(b"k")))
+            }
+        });
+        run_batch(&db, vec![a, b]);
+        assert!(result(&ra).is_ok());
+        assert!(
+            result(&rb).is_ok(),
+            "the second request saw the first one's write"
+        );
     }
 }

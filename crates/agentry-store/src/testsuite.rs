@@ -843,6 +843,7 @@ where
     run_case!("meta", make, meta_records);
     run_case!("meta", make, meta_unused_and_release);
     run_case!("meta", make, meta_concurrent_puts);
+    run_case!("meta", make, meta_concurrent_failures_are_isolated);
 }
 
 /// Link fresh digests (metadata only: the blob store is not involved) into `r`.
@@ -1022,7 +1023,7 @@ async fn meta_put_index_needs_children<M: MetadataStore>(m: Arc<M>) {
         &r,
         "index2",
         &[],
-        &[child.meta.digest.clone()],
+        std::slice::from_ref(&child.meta.digest),
         Some("multi"),
         None,
     );
@@ -1261,16 +1262,16 @@ async fn meta_tag_pagination<M: MetadataStore>(m: Arc<M>) {
     assert!(!all.more);
     let p1 = page(None, 3).await;
     assert_eq!(p1.items, names[..3]);
-    assert_eq!(p1.more, true);
+    assert!(p1.more);
     let p2 = page(Some("2"), 3).await;
     assert_eq!(p2.items, names[3..6]);
-    assert_eq!(p2.more, true);
+    assert!(p2.more);
     let p3 = page(Some("a"), 3).await;
     assert_eq!(p3.items, names[6..]);
-    assert_eq!(p3.more, false);
+    assert!(!p3.more);
     let exact = page(Some("_x"), 2).await;
     assert_eq!(exact.items, names[5..]);
-    assert_eq!(exact.more, false);
+    assert!(!exact.more);
     assert_eq!(page(Some("latest"), 3).await.items, Vec::<String>::new());
     assert_eq!(page(Some("zzz"), 3).await.items, Vec::<String>::new());
     // `last` need not be an existing tag.
@@ -1306,7 +1307,7 @@ async fn meta_repository_pagination<M: MetadataStore>(m: Arc<M>) {
     sorted.sort();
     let all = m.list_repositories(None, 100).await.must("catalog");
     assert_eq!(all.items, sorted[..]);
-    assert_eq!(all.more, false);
+    assert!(!all.more);
     let mut got = Vec::new();
     let mut last: Option<String> = None;
     loop {
@@ -1456,9 +1457,16 @@ async fn meta_unused_and_release<M: MetadataStore>(m: Arc<M>) {
     let ds = linked(&*m, &r, &["referenced", "stale", "fresh"]).await;
     let (referenced, stale, fresh) = (ds[0].clone(), ds[1].clone(), ds[2].clone());
     let orphan = Digest::sha256(b"never linked");
-    m.put_manifest(manifest(&r, "uses", &[referenced.clone()], &[], None, None))
-        .await
-        .must("put");
+    m.put_manifest(manifest(
+        &r,
+        "uses",
+        std::slice::from_ref(&referenced),
+        &[],
+        None,
+        None,
+    ))
+    .await
+    .must("put");
     let all = vec![
         referenced.clone(),
         stale.clone(),
@@ -1542,6 +1550,63 @@ async fn meta_concurrent_puts<M: MetadataStore>(m: Arc<M>) {
             .unwrap_or(0);
     }
     assert_eq!(tags, 80);
+}
+
+/// Concurrent puts where every other one names a missing blob: the failures leave no trace
+/// and do not affect the puts that were valid (backends that batch commits must keep them
+/// apart).
+async fn meta_concurrent_failures_are_isolated<M: MetadataStore>(m: Arc<M>) {
+    let r = repo("conc/mixed");
+    let good_blob = linked(&*m, &r, &["good"]).await.remove(0);
+    let mut tasks = Vec::new();
+    for t in 0..16 {
+        let (m, r, good_blob) = (m.clone(), r.clone(), good_blob.clone());
+        tasks.push(tokio::spawn(async move {
+            let blob = if t % 2 == 0 {
+                good_blob
+            } else {
+                Digest::sha256(format!("missing {t}").as_bytes())
+            };
+            let mut p = manifest(
+                &r,
+                &format!("mixed{t}"),
+                &[blob],
+                &[],
+                Some(&format!("t{t}")),
+                None,
+            );
+            p.record = Some(record("mixed"));
+            let result = m.put_manifest(p.clone()).await;
+            (t, p, result)
+        }));
+    }
+    for task in tasks {
+        let (t, p, result) = task.await.unwrap_or_else(|e| panic!("task: {e}"));
+        let visible = m
+            .get_manifest(&r, &by_digest(&p.meta.digest))
+            .await
+            .must("get")
+            .is_some();
+        let tagged = m
+            .get_manifest(&r, &by_tag(&format!("t{t}")))
+            .await
+            .must("get")
+            .is_some();
+        let recorded = m.record(&r, &p.meta.digest).await.must("record").is_some();
+        if t % 2 == 0 {
+            assert!(result.is_ok(), "valid put {t} failed: {result:?}");
+            assert!(visible && tagged && recorded, "valid put {t} incomplete");
+        } else {
+            assert!(
+                matches!(result, Err(StoreError::BlobUnknown(_))),
+                "put {t}: {result:?}"
+            );
+            assert!(
+                !visible && !tagged && !recorded,
+                "failed put {t} left a trace"
+            );
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

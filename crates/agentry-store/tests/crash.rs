@@ -94,8 +94,14 @@ async fn crash_child() {
                             .await
                             .must("link");
                         let t = format!("v{i}");
-                        let p =
-                            manifest(&r, &format!("{w}-{i}"), &[d.clone()], &[], Some(&t), None);
+                        let p = manifest(
+                            &r,
+                            &format!("{w}-{i}"),
+                            std::slice::from_ref(&d),
+                            &[],
+                            Some(&t),
+                            None,
+                        );
                         meta.put_manifest(p.clone()).await.must("put manifest");
                         say(&format!("ACK {r} {t} {} {d}", p.meta.digest));
                     }
