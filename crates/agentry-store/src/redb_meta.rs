@@ -18,17 +18,21 @@
 //! | `records` | (repo, manifest) | agent record JSON |
 //!
 //! Every value starts with a layout version byte ([`VALUE_V1`]), and the `schema` table holds
-//! the layout version of the database; [`migrate`] upgrades an older database on open, so a
+//! the layout version of the database; `migrate` upgrades an older database on open, so a
 //! later layout can change any table without losing data.
 //!
 //! ## Durability and speed
 //!
-//! Every write is one write transaction on the blocking thread pool, committed with fsync
-//! (`Durability::Immediate`), except upload sessions, which commit with `Durability::None`
-//! (kept in memory, persisted by the next durable commit): an upload is not acknowledged as
-//! stored until it finishes, and losing a session in a crash only makes the client start over.
-//! Reads run inline on the caller's task: a redb read transaction is a few microseconds when
-//! the pages are cached, far less than a hop to the blocking pool (see the benchmark).
+//! Writes go to one writer thread, which folds every request waiting for it into one write
+//! transaction (group commit: one fsync for many clients; see `writer_loop`). Commits are
+//! durable (`Durability::Immediate`, fsync before the call returns) except those holding only
+//! upload-session changes, which use `Durability::None` (kept in memory, persisted by the next
+//! durable commit): an upload is not acknowledged as stored until it finishes, and losing a
+//! session in a crash only makes the client start over.
+//!
+//! Reads run inline on the caller's task: a redb read transaction costs microseconds when the
+//! pages are cached, a fraction of a hop to the blocking pool (the `store` benchmark measures
+//! both: ~19 µs inline against ~70 µs through `spawn_blocking` on a loaded 2-core machine).
 
 use std::collections::BTreeSet;
 use std::fmt::Display;
@@ -630,21 +634,30 @@ impl MetadataStore for RedbMetadataStore {
     }
 
     async fn put_manifest(&self, put: ManifestPut) -> StoreResult<()> {
+        // Verify the bytes before queueing for the writer (hashing a 4 MiB manifest must not
+        // hold up everyone else's commit); large ones hash on the blocking pool.
+        if put.meta.size != put.bytes.len() as u64 {
+            return Err(StoreError::SizeMismatch {
+                expected: put.meta.size,
+                actual: put.bytes.len() as u64,
+            });
+        }
+        let (alg, bytes) = (put.meta.digest.algorithm(), put.bytes.clone());
+        let actual = if bytes.len() > 64 * 1024 {
+            tokio::task::spawn_blocking(move || Digest::of(alg, &bytes))
+                .await
+                .map_err(|e| StoreError::Database(format!("hashing task failed: {e}")))?
+        } else {
+            Digest::of(alg, &bytes)
+        };
+        if actual != put.meta.digest {
+            return Err(StoreError::DigestMismatch {
+                expected: put.meta.digest.clone(),
+                actual,
+            });
+        }
         self.write(true, move |txn| {
-            // Verify before anything is written; the transaction aborts on any error.
-            if put.meta.size != put.bytes.len() as u64 {
-                return Err(StoreError::SizeMismatch {
-                    expected: put.meta.size,
-                    actual: put.bytes.len() as u64,
-                });
-            }
-            let actual = Digest::of(put.meta.digest.algorithm(), &put.bytes);
-            if actual != put.meta.digest {
-                return Err(StoreError::DigestMismatch {
-                    expected: put.meta.digest.clone(),
-                    actual,
-                });
-            }
+            // Validate before anything is written (see `is_clean`).
             let repo = put.repo.as_str();
             let digest = put.meta.digest.to_string();
             let blobs: BTreeSet<&Digest> = put.blobs.iter().collect();
