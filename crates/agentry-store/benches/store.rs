@@ -149,41 +149,44 @@ fn manifest_put(c: &mut Criterion) {
             ok(rt.block_on(m.put_manifest(p)));
         })
     });
-    g.bench_function("8_concurrent", |b| {
-        b.iter_custom(|iters| {
-            let start = Instant::now();
-            rt.block_on(async {
-                let mut tasks = Vec::new();
-                for _ in 0..8 {
-                    let (m, r, blob, counter, pad) = (
-                        m.clone(),
-                        r.clone(),
-                        blob.clone(),
-                        counter.clone(),
-                        pad.clone(),
-                    );
-                    tasks.push(tokio::spawn(async move {
-                        for _ in 0..iters.div_ceil(8) {
-                            let i = counter.fetch_add(1, Ordering::Relaxed);
-                            let p = manifest(
-                                &r,
-                                &format!("c{i}{pad}"),
-                                std::slice::from_ref(&blob),
-                                &[],
-                                Some(&format!("c{i}")),
-                                None,
-                            );
-                            ok(m.put_manifest(p).await);
-                        }
-                    }));
-                }
-                for t in tasks {
-                    ok(t.await);
-                }
-            });
-            start.elapsed()
-        })
-    });
+    // Group commit: concurrent writers share transactions (and fsyncs).
+    for writers in [8u64, 32] {
+        g.bench_function(format!("{writers}_concurrent"), |b| {
+            b.iter_custom(|iters| {
+                let start = Instant::now();
+                rt.block_on(async {
+                    let mut tasks = Vec::new();
+                    for _ in 0..writers {
+                        let (m, r, blob, counter, pad) = (
+                            m.clone(),
+                            r.clone(),
+                            blob.clone(),
+                            counter.clone(),
+                            pad.clone(),
+                        );
+                        tasks.push(tokio::spawn(async move {
+                            for _ in 0..iters.div_ceil(writers) {
+                                let i = counter.fetch_add(1, Ordering::Relaxed);
+                                let p = manifest(
+                                    &r,
+                                    &format!("c{i}{pad}"),
+                                    std::slice::from_ref(&blob),
+                                    &[],
+                                    Some(&format!("c{i}")),
+                                    None,
+                                );
+                                ok(m.put_manifest(p).await);
+                            }
+                        }));
+                    }
+                    for t in tasks {
+                        ok(t.await);
+                    }
+                });
+                start.elapsed()
+            })
+        });
+    }
     g.finish();
 }
 

@@ -9,13 +9,19 @@
 //!   upload sessions and extracted agent records, with transactional writes. The embedded
 //!   implementation is [`RedbMetadataStore`].
 //!
-//! Every implementation must pass [`testsuite`] (feature `testsuite`).
+//! Every implementation must pass [`testsuite`] (feature `testsuite`). [`gc`] removes
+//! unreferenced blobs and abandoned uploads through the two traits, safely while the registry
+//! serves requests. Feature `fault-injection` adds hooks that make the embedded stores fail,
+//! tear or crash mid-write, for tests.
 //!
 //! ## Invariants
 //!
 //! * Nothing becomes visible under a digest until its bytes were hashed by us and matched.
 //! * A write that returned `Ok` survives `kill -9` immediately after (fsync before rename,
-//!   durable commits).
+//!   durable commits). Upload chunks and upload sessions are the exception: they are not
+//!   acknowledged as stored until the upload finishes.
+//! * Garbage collection never removes a blob that a stored manifest names (references and
+//!   link removal are decided in one transaction) nor bytes written within its grace period.
 //! * A manifest, its tag, its blob references, its referrer entry and its agent record commit in
 //!   one transaction: all or nothing.
 
