@@ -16,7 +16,8 @@ pub enum StoreError {
     /// A chunk did not start where the upload currently ends (out-of-order or overlapping).
     #[error("chunk starts at offset {got} but the upload is {expected} bytes long")]
     RangeMismatch { expected: u64, got: u64 },
-    /// The body was shorter or longer than announced.
+    /// The body was shorter or longer than announced. For a longer body, `actual` counts the
+    /// bytes received before the store stopped reading (it does not read on to the end).
     #[error("body is {actual} bytes but {expected} were announced")]
     SizeMismatch { expected: u64, actual: u64 },
     #[error("content exceeds the limit of {limit} bytes")]
