@@ -293,7 +293,12 @@ impl Inner {
         Ok(())
     }
 
-    /// Write `batch` at the file's current position, hashing it; honours `dead`.
+    /// Write `batch` at the file's current position, hashing it; honours `dead`. `offset`
+    /// (relative to the write's start) only feeds the fault hooks.
+    #[cfg_attr(
+        not(feature = "fault-injection"),
+        allow(unused_variables, unused_assignments)
+    )]
     fn write_batch(
         &self,
         target: &SharedTarget,
