@@ -1,1 +1,141 @@
+//! The discovery engine of an agentry pod.
+//!
+//! [`SearchIndex`] is derived from the store: the pod calls [`SearchIndex::upsert`] in the
+//! request that stores an agent (so it is findable when the push returns) and
+//! [`SearchIndex::remove`] when a manifest is deleted; `agentry reindex` calls
+//! [`SearchIndex::rebuild`] with every stored record. It answers, combinably:
+//!
+//! * exact lookups (`namespace/name`, `@version`, digest, OASF CID) and semver ranges;
+//! * capability queries over the OASF skill taxonomy (a category finds its sub-skills);
+//! * BM25 full-text with prefix and typo tolerance (tantivy);
+//! * semantic nearest neighbours over sentence embeddings (usearch HNSW), and hybrid
+//!   reciprocal-rank fusion of both;
+//! * filters (trust tier, namespace, publisher, labels, platform, GPU, protocol, Formula-2
+//!   context fit), facets and cursor pagination;
+//! * structured matching with reasons, and a taxonomy browse with counts.
+//!
+//! Queries ([`Query`]) parse from URL parameters with errors naming the parameter, and
+//! answers ([`SearchResponse`]) serialise as the REST API returns them. Without an embedding
+//! model, semantic and hybrid queries fail with [`SearchError::SemanticUnavailable`]; they never
+//! fall back to something else.
+//!
+//! [`generator`] builds realistic synthetic records, deterministically by seed, for tests and
+//! the benchmark (`search-bench`, feature `bench`).
 
+pub mod error;
+pub mod generator;
+pub mod index;
+pub mod query;
+pub mod response;
+pub mod taxonomy;
+
+use agentry_types::{AgentRecord, Digest, RepoName, TrustTier};
+use serde::{Deserialize, Serialize};
+
+pub use error::{ParamError, SearchError, SearchResult};
+pub use index::{IndexOptions, IndexStats, RebuildProgress, SearchIndex, SemanticStatus};
+pub use query::{CapabilityMatch, Cursor, Query, SearchMode, VersionSpec};
+pub use response::{
+    CapabilityNode, CapabilityRequirement, CapabilityTree, FacetCount, MatchRequest, SearchItem,
+    SearchResponse,
+};
+
+/// Where a pod keeps its discovery index inside its data directory.
+pub fn index_dir(data: &std::path::Path) -> std::path::PathBuf {
+    data.join("search")
+}
+
+/// One agent as the index receives it: the extracted record and where it is stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IndexedAgent {
+    pub record: AgentRecord,
+    /// Repository the manifest was pushed to (`namespace/name`).
+    pub repo: RepoName,
+    /// Digest of the manifest the record was extracted from.
+    pub manifest_digest: Digest,
+    pub trust_tier: TrustTier,
+    /// The pod the record came from (this pod's name for local pushes).
+    pub source_pod: String,
+    /// Unix seconds of the push.
+    pub pushed_at: i64,
+}
+
+/// The text embedded for an agent: what it is called, what it says it does, and its skills.
+pub fn embedding_text(r: &AgentRecord) -> String {
+    let mut s = String::new();
+    s.push_str(
+        r.identity
+            .display_name
+            .as_deref()
+            .unwrap_or(&r.identity.name),
+    );
+    s.push_str(": ");
+    s.push_str(&r.description);
+    let skills: Vec<&str> = r
+        .skills
+        .iter()
+        .map(|k| k.name.as_str())
+        .filter(|n| !n.is_empty())
+        .collect();
+    if !skills.is_empty() {
+        s.push_str(" Skills: ");
+        s.push_str(&skills.join(", "));
+        s.push('.');
+    }
+    s
+}
+
+/// Full-text "name" field: repository, short name and display name, with `-`/`_` as spaces.
+pub(crate) fn name_text(r: &AgentRecord, repo: &str) -> String {
+    let mut s = repo.replace(['/', '-', '_', '.'], " ");
+    if let Some(d) = &r.identity.display_name {
+        s.push(' ');
+        s.push_str(d);
+    }
+    if !r.identity.name.is_empty() && !repo.ends_with(&r.identity.name) {
+        s.push(' ');
+        s.push_str(&r.identity.name.replace(['-', '_'], " "));
+    }
+    s
+}
+
+/// Full-text "skills" field: skill names, descriptions, tags, and the captions of their
+/// taxonomy classes.
+pub(crate) fn skills_text(r: &AgentRecord, tax: &taxonomy::Taxonomies) -> String {
+    let mut s = String::new();
+    for k in &r.skills {
+        s.push_str(&k.name.replace(['-', '_'], " "));
+        s.push_str(". ");
+        s.push_str(&k.description);
+        s.push(' ');
+        for t in &k.tags {
+            s.push_str(t);
+            s.push(' ');
+        }
+        for t in &k.taxonomy {
+            let class = t
+                .name
+                .as_deref()
+                .and_then(|n| tax.class_by_path(&taxonomy::normalize_path(n)));
+            match class {
+                Some(c) => {
+                    s.push_str(&c.caption);
+                    s.push(' ');
+                }
+                None => {
+                    if let Some(n) = &t.name {
+                        s.push_str(&n.replace(['/', '_'], " "));
+                        s.push(' ');
+                    }
+                }
+            }
+        }
+    }
+    for d in &r.domains {
+        if let Some(n) = &d.name {
+            s.push_str(&n.replace(['/', '_'], " "));
+            s.push(' ');
+        }
+    }
+    s
+}

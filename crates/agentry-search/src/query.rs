@@ -1,0 +1,530 @@
+//! The search query: what the REST API's `GET /api/v1/agents` parameters, the CLI flags and
+//! `POST /agents/match` turn into.
+//!
+//! Parsing is done here, once, from raw `(name, value)` pairs (URL query parameters), so every
+//! refusal names the parameter as the client spelled it.
+
+use std::time::{Duration, Instant};
+
+use agentry_types::{Digest, TrustTier};
+use base64::Engine as _;
+use serde::{Deserialize, Serialize};
+
+use crate::error::ParamError;
+
+/// Results per page when `limit` is not given.
+pub const DEFAULT_LIMIT: usize = 20;
+/// Largest page served; larger `limit`s are capped to it.
+pub const MAX_LIMIT: usize = 100;
+/// Deepest position a ranked (text, semantic, hybrid) result list can be paged to. Ranked pages
+/// are recomputed per request, so depth is bounded like Elasticsearch's `max_result_window`.
+pub const MAX_RANKED_DEPTH: usize = 10_000;
+/// Longest free-text query accepted, in bytes.
+pub const MAX_TEXT_LEN: usize = 1_000;
+
+/// How `q` and `semantic` are answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum SearchMode {
+    /// BM25 full-text only.
+    Text,
+    /// Nearest neighbours of the embedded query only.
+    Semantic,
+    /// Reciprocal-rank fusion of full-text and semantic ranks.
+    Hybrid,
+}
+
+impl SearchMode {
+    fn parse(s: &str) -> Option<SearchMode> {
+        match s.to_ascii_lowercase().as_str() {
+            "text" | "fulltext" | "full-text" | "keyword" => Some(SearchMode::Text),
+            "semantic" | "vector" => Some(SearchMode::Semantic),
+            "hybrid" => Some(SearchMode::Hybrid),
+            _ => None,
+        }
+    }
+}
+
+/// Whether all or any of the requested capabilities must be present.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum CapabilityMatch {
+    #[default]
+    All,
+    Any,
+}
+
+/// Which versions of a name are wanted.
+#[derive(Debug, Clone, PartialEq)]
+pub enum VersionSpec {
+    /// Exactly this version string (`2.4.1`, `v2`); a leading `v` is ignored on both sides.
+    Exact(String),
+    /// A semver range (`^2.4`, `~1.2`, `>=1, <3`); the highest match wins where one is wanted.
+    Range(semver::VersionReq),
+    /// The highest release (pre-releases only when asked for, or when there is nothing else).
+    Latest,
+}
+
+impl VersionSpec {
+    /// `latest`, an exact version, or a semver range.
+    pub fn parse(s: &str) -> Result<VersionSpec, String> {
+        let t = s.trim();
+        if t.is_empty() {
+            return Err("empty version".into());
+        }
+        if t.eq_ignore_ascii_case("latest") {
+            return Ok(VersionSpec::Latest);
+        }
+        let starts_with_operator = t.starts_with(['^', '~', '>', '<', '=', '*']);
+        if !starts_with_operator {
+            if semver::Version::parse(t.trim_start_matches('v')).is_ok() {
+                return Ok(VersionSpec::Exact(t.trim_start_matches('v').to_owned()));
+            }
+            // Partial versions (`2`, `2.4`) are ranges, as in Cargo and npm.
+            if t.trim_start_matches('v')
+                .split('.')
+                .all(|p| !p.is_empty() && (p.bytes().all(|b| b.is_ascii_digit()) || p == "x"))
+            {
+                let req = semver::VersionReq::parse(&format!("={}", t.trim_start_matches('v')))
+                    .map_err(|e| e.to_string())?;
+                return Ok(VersionSpec::Range(req));
+            }
+            // Non-semver version strings are matched verbatim.
+            if t.len() <= 128 && !t.contains(char::is_whitespace) {
+                return Ok(VersionSpec::Exact(t.to_owned()));
+            }
+        }
+        semver::VersionReq::parse(t)
+            .map(VersionSpec::Range)
+            .map_err(|e| format!("not a version, a semver range or `latest`: {e}"))
+    }
+}
+
+/// A position in a result list, handed to the client as an opaque string.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Cursor {
+    /// Fingerprint of the query the cursor belongs to.
+    #[serde(rename = "f")]
+    pub fingerprint: u64,
+    /// Number of items already returned.
+    #[serde(rename = "o")]
+    pub offset: usize,
+    /// Score of the last returned item (ranked results).
+    #[serde(rename = "s", default, skip_serializing_if = "Option::is_none")]
+    pub score: Option<f32>,
+    /// Index key of the last returned item.
+    #[serde(rename = "k")]
+    pub key: u32,
+}
+
+impl Cursor {
+    pub fn encode(&self) -> String {
+        let json = serde_json::to_vec(self).unwrap_or_default();
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json)
+    }
+
+    pub fn decode(s: &str) -> Result<Cursor, ParamError> {
+        let bad = || ParamError::new("cursor", "not a cursor returned by this server");
+        if s.len() > 256 {
+            return Err(bad());
+        }
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(s.trim())
+            .map_err(|_| bad())?;
+        serde_json::from_slice(&bytes).map_err(|_| bad())
+    }
+}
+
+/// A complete discovery query. Every part is optional and the parts combine with AND.
+#[derive(Debug, Clone, Default)]
+pub struct Query {
+    /// Full-text query (`q`).
+    pub text: Option<String>,
+    /// Natural-language query for semantic search (`semantic`).
+    pub semantic: Option<String>,
+    /// How text is answered (`mode`); by default `q` is full-text and `semantic` is semantic,
+    /// both together are hybrid.
+    pub mode: Option<SearchMode>,
+    /// Exact `namespace/name` (`name`).
+    pub name: Option<String>,
+    /// Version constraint on `name` (`version`, or `name=ns/n@range`).
+    pub version: Option<VersionSpec>,
+    /// Manifest digest (`digest`).
+    pub digest: Option<Digest>,
+    /// AGNTCY record CID (`cid`).
+    pub oasf_cid: Option<String>,
+    /// Skill names, taxonomy paths or taxonomy ids (`capability`, repeatable or comma-separated).
+    pub capabilities: Vec<String>,
+    pub capability_match: CapabilityMatch,
+    /// Protocols, any of which the agent must speak (`protocol`).
+    pub protocols: Vec<String>,
+    /// Minimum trust tier (`min_trust`).
+    pub min_tier: Option<TrustTier>,
+    /// Namespace (`namespace`), exact.
+    pub namespace: Option<String>,
+    /// Publisher organisation or domain (`publisher`), case-insensitive exact.
+    pub publisher: Option<String>,
+    /// Labels (`label=key=value`, repeatable), all must match.
+    pub labels: Vec<(String, String)>,
+    pub os: Option<String>,
+    pub arch: Option<String>,
+    /// Requires (`true`) or excludes (`false`) agents that need a GPU (`gpu`).
+    pub gpu: Option<bool>,
+    /// Only agents whose Formula-2 context budget fits this window (`max_input_tokens`).
+    pub max_input_tokens: Option<u64>,
+    /// Include pre-release versions (`prerelease=true`).
+    pub include_prerelease: bool,
+    /// Compute facet counts (`facets=true`).
+    pub facets: bool,
+    pub limit: usize,
+    pub cursor: Option<Cursor>,
+    /// Abandon the query after this instant.
+    pub deadline: Option<Instant>,
+}
+
+fn parse_bool(param: &str, v: &str) -> Result<bool, ParamError> {
+    match v.to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "" => Ok(true),
+        "false" | "0" | "no" => Ok(false),
+        _ => Err(ParamError::new(
+            param,
+            format!("expected true or false, got {v:?}"),
+        )),
+    }
+}
+
+fn split_list(v: &str) -> impl Iterator<Item = &str> {
+    v.split(',').map(str::trim).filter(|s| !s.is_empty())
+}
+
+fn bounded_text(param: &str, v: &str) -> Result<Option<String>, ParamError> {
+    let t = v.trim();
+    if t.len() > MAX_TEXT_LEN {
+        return Err(ParamError::new(
+            param,
+            format!("longer than {MAX_TEXT_LEN} bytes"),
+        ));
+    }
+    Ok((!t.is_empty()).then(|| t.to_owned()))
+}
+
+/// The query parameters `GET /api/v1/agents` accepts, for documentation and for refusing
+/// unknown ones.
+pub const PARAMS: &[&str] = &[
+    "q",
+    "semantic",
+    "mode",
+    "name",
+    "version",
+    "digest",
+    "cid",
+    "capability",
+    "capability_match",
+    "protocol",
+    "min_trust",
+    "namespace",
+    "publisher",
+    "label",
+    "os",
+    "arch",
+    "gpu",
+    "max_input_tokens",
+    "prerelease",
+    "facets",
+    "limit",
+    "cursor",
+];
+
+impl Query {
+    /// A query with the default limit and nothing else.
+    pub fn new() -> Query {
+        Query {
+            limit: DEFAULT_LIMIT,
+            ..Query::default()
+        }
+    }
+
+    /// Parse a URL query string (`q=...&capability=...`), refusing unknown parameters.
+    pub fn from_query_string(qs: &str) -> Result<Query, ParamError> {
+        Query::from_pairs(form_urlencoded::parse(qs.as_bytes()))
+    }
+
+    /// Parse `(name, value)` pairs. Repeated list parameters accumulate; repeated scalar
+    /// parameters are refused.
+    pub fn from_pairs<K, V>(pairs: impl IntoIterator<Item = (K, V)>) -> Result<Query, ParamError>
+    where
+        K: AsRef<str>,
+        V: AsRef<str>,
+    {
+        let mut q = Query::new();
+        let mut seen: Vec<String> = Vec::new();
+        for (k, v) in pairs {
+            let (k, v) = (k.as_ref(), v.as_ref());
+            let repeatable = matches!(k, "capability" | "protocol" | "label");
+            if !repeatable {
+                if seen.iter().any(|s| s == k) {
+                    return Err(ParamError::new(k, "given more than once"));
+                }
+                seen.push(k.to_owned());
+            }
+            match k {
+                "q" => q.text = bounded_text(k, v)?,
+                "semantic" => q.semantic = bounded_text(k, v)?,
+                "mode" => {
+                    q.mode =
+                        Some(SearchMode::parse(v).ok_or_else(|| {
+                            ParamError::new(k, "expected text, semantic or hybrid")
+                        })?)
+                }
+                "name" => {
+                    let v = v.trim();
+                    let (name, range) = match v.split_once('@') {
+                        Some((n, r)) => (n, Some(r)),
+                        None => (v, None),
+                    };
+                    if name.is_empty() || name.len() > 255 {
+                        return Err(ParamError::new(k, "expected namespace/name[@version]"));
+                    }
+                    q.name = Some(name.to_ascii_lowercase());
+                    if let Some(r) = range {
+                        q.version = Some(VersionSpec::parse(r).map_err(|e| ParamError::new(k, e))?);
+                    }
+                }
+                "version" => {
+                    q.version = Some(VersionSpec::parse(v).map_err(|e| ParamError::new(k, e))?)
+                }
+                "digest" => {
+                    q.digest = Some(v.trim().parse().map_err(|e: agentry_types::DigestError| {
+                        ParamError::new(k, e.to_string())
+                    })?)
+                }
+                "cid" => {
+                    let t = v.trim();
+                    if t.is_empty() || t.len() > 200 {
+                        return Err(ParamError::new(k, "expected a CID"));
+                    }
+                    q.oasf_cid = Some(t.to_owned());
+                }
+                "capability" => {
+                    for c in split_list(v) {
+                        if c.len() > 200 {
+                            return Err(ParamError::new(k, "capability longer than 200 bytes"));
+                        }
+                        q.capabilities.push(c.to_owned());
+                    }
+                }
+                "capability_match" => {
+                    q.capability_match = match v.to_ascii_lowercase().as_str() {
+                        "all" => CapabilityMatch::All,
+                        "any" => CapabilityMatch::Any,
+                        _ => return Err(ParamError::new(k, "expected all or any")),
+                    }
+                }
+                "protocol" => {
+                    for p in split_list(v) {
+                        q.protocols.push(p.to_ascii_lowercase());
+                    }
+                }
+                "min_trust" => {
+                    q.min_tier = Some(v.parse().map_err(|e: String| ParamError::new(k, e))?)
+                }
+                "namespace" => q.namespace = Some(v.trim().to_ascii_lowercase()),
+                "publisher" => q.publisher = Some(v.trim().to_ascii_lowercase()),
+                "label" => {
+                    let (lk, lv) = v
+                        .split_once('=')
+                        .or_else(|| v.split_once(':'))
+                        .ok_or_else(|| ParamError::new(k, "expected key=value"))?;
+                    if lk.trim().is_empty() {
+                        return Err(ParamError::new(k, "expected key=value"));
+                    }
+                    q.labels.push((lk.trim().to_owned(), lv.trim().to_owned()));
+                }
+                "os" => q.os = Some(v.trim().to_ascii_lowercase()),
+                "arch" => q.arch = Some(v.trim().to_ascii_lowercase()),
+                "gpu" => q.gpu = Some(parse_bool(k, v)?),
+                "max_input_tokens" => {
+                    let n: u64 = v.trim().parse().map_err(|_| {
+                        ParamError::new(k, format!("expected a positive integer, got {v:?}"))
+                    })?;
+                    if n == 0 {
+                        return Err(ParamError::new(k, "must be at least 1"));
+                    }
+                    q.max_input_tokens = Some(n);
+                }
+                "prerelease" => q.include_prerelease = parse_bool(k, v)?,
+                "facets" => q.facets = parse_bool(k, v)?,
+                "limit" => {
+                    let n: usize = v.trim().parse().map_err(|_| {
+                        ParamError::new(k, format!("expected an integer 1..={MAX_LIMIT}"))
+                    })?;
+                    if n == 0 {
+                        return Err(ParamError::new(k, "must be at least 1"));
+                    }
+                    q.limit = n.min(MAX_LIMIT);
+                }
+                "cursor" => q.cursor = Some(Cursor::decode(v)?),
+                other => {
+                    return Err(ParamError::new(
+                        other,
+                        format!("unknown parameter (accepted: {})", PARAMS.join(", ")),
+                    ));
+                }
+            }
+        }
+        if q.mode == Some(SearchMode::Text) && q.text.is_none() {
+            return Err(ParamError::new("mode", "mode=text needs q"));
+        }
+        if matches!(q.mode, Some(SearchMode::Semantic | SearchMode::Hybrid))
+            && q.text.is_none()
+            && q.semantic.is_none()
+        {
+            return Err(ParamError::new(
+                "mode",
+                "semantic and hybrid modes need q or semantic",
+            ));
+        }
+        if q.version.is_some() && q.name.is_none() {
+            return Err(ParamError::new("version", "needs name"));
+        }
+        Ok(q)
+    }
+
+    /// Set a time budget from now.
+    pub fn with_timeout(mut self, t: Duration) -> Query {
+        self.deadline = Some(Instant::now() + t);
+        self
+    }
+
+    /// The text answered lexically, if any.
+    pub(crate) fn lexical_text(&self) -> Option<&str> {
+        match self.mode {
+            Some(SearchMode::Semantic) => None,
+            _ => self.text.as_deref(),
+        }
+    }
+
+    /// The text answered semantically, if any.
+    pub(crate) fn semantic_text(&self) -> Option<&str> {
+        match self.mode {
+            Some(SearchMode::Text) => None,
+            Some(SearchMode::Semantic | SearchMode::Hybrid) => {
+                self.semantic.as_deref().or(self.text.as_deref())
+            }
+            None => self.semantic.as_deref(),
+        }
+    }
+
+    /// A hash of everything that selects and orders results (not `limit`, `cursor`,
+    /// `facets`, deadline), so a cursor cannot be replayed against another query.
+    pub(crate) fn fingerprint(&self) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        let key = format!(
+            "{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{}",
+            self.text,
+            self.semantic,
+            self.mode,
+            self.name,
+            self.version,
+            self.digest.as_ref().map(|d| d.to_string()),
+            self.oasf_cid,
+            self.capabilities,
+            self.capability_match,
+            self.protocols,
+            self.min_tier,
+            self.namespace,
+            self.publisher,
+            self.labels,
+            self.os,
+            self.arch,
+            self.gpu,
+            self.max_input_tokens,
+            self.include_prerelease
+        );
+        key.hash(&mut h);
+        h.finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_a_full_query_string() {
+        let q = Query::from_query_string(
+            "q=invoice+pdf&capability=language_processing,10101&capability=ocr&protocol=MCP\
+             &min_trust=standard&label=team%3Dfinance&max_input_tokens=8000&gpu=false&limit=500\
+             &name=acme/analyst@%5E2.4&facets=true",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(q.text.as_deref(), Some("invoice pdf"));
+        assert_eq!(q.capabilities, vec!["language_processing", "10101", "ocr"]);
+        assert_eq!(q.protocols, vec!["mcp"]);
+        assert_eq!(q.min_tier, Some(TrustTier::Standard));
+        assert_eq!(q.labels, vec![("team".into(), "finance".into())]);
+        assert_eq!(q.limit, MAX_LIMIT);
+        assert_eq!(q.name.as_deref(), Some("acme/analyst"));
+        assert!(matches!(q.version, Some(VersionSpec::Range(_))));
+        assert!(q.facets);
+    }
+
+    #[test]
+    fn errors_name_the_parameter() {
+        for (qs, param) in [
+            ("limit=ten", "limit"),
+            ("limit=0", "limit"),
+            ("min_trust=gold", "min_trust"),
+            ("digest=sha256:xyz", "digest"),
+            ("max_input_tokens=-5", "max_input_tokens"),
+            ("mode=magic", "mode"),
+            ("bogus=1", "bogus"),
+            ("q=a&q=b", "q"),
+            ("version=^1", "version"),
+            ("name=a/b@not a range", "name"),
+            ("cursor=%%%", "cursor"),
+            ("gpu=maybe", "gpu"),
+            ("label=nokey", "label"),
+            ("mode=semantic", "mode"),
+        ] {
+            let e = Query::from_query_string(qs).err();
+            assert_eq!(e.map(|e| e.param), Some(param.to_string()), "{qs}");
+        }
+    }
+
+    #[test]
+    fn version_specs() {
+        assert_eq!(VersionSpec::parse("latest"), Ok(VersionSpec::Latest));
+        assert_eq!(
+            VersionSpec::parse("v2.4.1"),
+            Ok(VersionSpec::Exact("2.4.1".into()))
+        );
+        assert!(matches!(
+            VersionSpec::parse("^2.4"),
+            Ok(VersionSpec::Range(_))
+        ));
+        assert!(matches!(
+            VersionSpec::parse("2.4"),
+            Ok(VersionSpec::Range(_))
+        ));
+        assert!(matches!(
+            VersionSpec::parse("~1.2"),
+            Ok(VersionSpec::Range(_))
+        ));
+        assert!(VersionSpec::parse("^x.y").is_err());
+    }
+
+    #[test]
+    fn cursor_round_trip() {
+        let c = Cursor {
+            fingerprint: 7,
+            offset: 20,
+            score: Some(1.5),
+            key: 42,
+        };
+        assert_eq!(Cursor::decode(&c.encode()), Ok(c));
+    }
+}
