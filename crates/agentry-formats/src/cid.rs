@@ -52,7 +52,16 @@ fn write_value(out: &mut String, v: &Value) {
     match v {
         Value::Null => out.push_str("null"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Number(n) => write_number(out, n.as_f64().unwrap_or(0.0)),
+        Value::Number(n) => match (n.as_u64(), n.as_i64()) {
+            // Integers that float64 represents exactly print the same as Go's float encoding.
+            (Some(u), _) if u < (1 << 53) => {
+                let _ = write!(out, "{u}");
+            }
+            (_, Some(i)) if i.unsigned_abs() < (1 << 53) => {
+                let _ = write!(out, "{i}");
+            }
+            _ => write_number(out, n.as_f64().unwrap_or(0.0)),
+        },
         Value::String(s) => write_string(out, s),
         Value::Array(a) => {
             out.push('[');
@@ -67,7 +76,9 @@ fn write_value(out: &mut String, v: &Value) {
         Value::Object(m) => {
             // Sort explicitly: serde_json's map order depends on crate features elsewhere.
             let mut keys: Vec<&String> = m.keys().collect();
-            keys.sort_unstable_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
+            if !keys.is_sorted_by(|a, b| a.as_bytes() <= b.as_bytes()) {
+                keys.sort_unstable_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
+            }
             out.push('{');
             for (i, k) in keys.into_iter().enumerate() {
                 if i > 0 {
@@ -112,6 +123,15 @@ fn write_number(out: &mut String, f: f64) {
 
 fn write_string(out: &mut String, s: &str) {
     out.push('"');
+    let plain = s
+        .bytes()
+        .all(|b| b >= 0x20 && !matches!(b, b'"' | b'\\' | b'<' | b'>' | b'&' | 0xe2));
+    if plain {
+        // No byte needs escaping (0xe2 leads U+2028/U+2029): copy the whole string.
+        out.push_str(s);
+        out.push('"');
+        return;
+    }
     for c in s.chars() {
         match c {
             '"' => out.push_str("\\\""),
