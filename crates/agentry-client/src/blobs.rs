@@ -15,7 +15,7 @@ use reqwest::header::{CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, RANGE};
 use reqwest::{Body, StatusCode, Url};
 use tokio::io::{AsyncReadExt as _, AsyncSeekExt as _, AsyncWriteExt as _};
 
-use crate::client::{Client, Scope, check_with, header_str, read_limited, redact};
+use crate::client::{Client, Scope, backoff, check_with, header_str, read_limited, redact};
 use crate::error::{Error, Result};
 
 /// Watches a transfer; the CLI draws progress bars with it. All methods default to nothing.
@@ -166,7 +166,12 @@ impl Client {
         }
         let resp = check_with(self, resp, "HEAD").await?;
         self.remember_blob(digest, repo);
-        Ok(Some(resp.content_length().unwrap_or(0)))
+        // reqwest reports a HEAD body as empty; the header says the blob's size.
+        Ok(Some(
+            header_str(resp.headers(), "content-length")
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(0),
+        ))
     }
 
     /// Delete a blob (registries may refuse with 405 `UNSUPPORTED`).
@@ -250,12 +255,14 @@ impl Client {
                 Err(e) if e.is_transient() && attempt < self.opts.retries => {
                     attempt += 1;
                     tracing::warn!(%digest, attempt, error = %e, "blob download failed, retrying");
+                    backoff(attempt).await;
                     continue;
                 }
                 Err(e) => break Err(e),
             };
             if resp.status().is_server_error() && attempt < self.opts.retries {
                 attempt += 1;
+                backoff(attempt).await;
                 continue;
             }
             let resp = match check_with(self, resp, "GET").await {
@@ -278,6 +285,7 @@ impl Client {
                 Err(e) if e.is_transient() && attempt < self.opts.retries => {
                     attempt += 1;
                     tracing::warn!(%digest, attempt, received, error = %e, "blob download broke, resuming");
+                    backoff(attempt).await;
                 }
                 Err(e) => break Err(e),
             }
@@ -359,26 +367,13 @@ impl Client {
         if self.blob_exists(repo, digest).await?.is_some() {
             return Ok(BlobOutcome::Existed);
         }
-        let scope = Scope::Push(repo.to_string());
         let mut session = None;
         if let Some(from) = self.mount_source(digest, repo) {
-            let mut url = self.url(&format!("v2/{repo}/blobs/uploads/"))?;
-            url.query_pairs_mut()
-                .append_pair("mount", &digest.to_string())
-                .append_pair("from", from.as_str());
-            let resp = self
-                .send(&scope, || {
-                    Ok(self.http.post(url.clone()).header(CONTENT_LENGTH, "0"))
-                })
-                .await?;
-            let resp = check_with(self, resp, "POST").await?;
-            if resp.status() == StatusCode::CREATED {
-                tracing::debug!(%digest, %from, %repo, "blob mounted");
-                self.remember_blob(digest, repo);
-                return Ok(BlobOutcome::Mounted);
+            match self.try_mount(repo, &from, digest).await? {
+                None => return Ok(BlobOutcome::Mounted),
+                // The registry declined the mount and opened an ordinary upload instead.
+                Some(s) => session = Some(s),
             }
-            // 202: the registry declined the mount and opened an ordinary upload instead.
-            session = Some(self.session_from(&resp)?);
         }
         let size = source.size();
         progress.begin(&digest.to_string(), size);
@@ -386,6 +381,68 @@ impl Client {
         progress.finish();
         let outcome = result?;
         self.remember_blob(digest, repo);
+        Ok(outcome)
+    }
+
+    /// `POST ?mount=&from=`: `None` when mounted, else the upload session the registry opened
+    /// instead (the spec's fallback).
+    async fn try_mount(
+        &self,
+        repo: &RepoName,
+        from: &RepoName,
+        digest: &Digest,
+    ) -> Result<Option<UploadSession>> {
+        let scope = Scope::Push(repo.to_string());
+        let mut url = self.url(&format!("v2/{repo}/blobs/uploads/"))?;
+        url.query_pairs_mut()
+            .append_pair("mount", &digest.to_string())
+            .append_pair("from", from.as_str());
+        let resp = self
+            .send(&scope, || {
+                Ok(self.http.post(url.clone()).header(CONTENT_LENGTH, "0"))
+            })
+            .await?;
+        let resp = check_with(self, resp, "POST").await?;
+        if resp.status() == StatusCode::CREATED {
+            tracing::debug!(%digest, %from, %repo, "blob mounted");
+            self.remember_blob(digest, repo);
+            return Ok(None);
+        }
+        self.session_from(&resp).map(Some)
+    }
+
+    /// Make `to` hold a blob that `from` (same registry) has: nothing if it already does, a
+    /// cross-repository mount if the registry allows, else a verified download to a temp file
+    /// and an upload from it.
+    pub async fn copy_blob(
+        &self,
+        from: &RepoName,
+        to: &RepoName,
+        digest: &Digest,
+        size: u64,
+        progress: Arc<dyn Progress>,
+    ) -> Result<BlobOutcome> {
+        if self.blob_exists(to, digest).await?.is_some() {
+            return Ok(BlobOutcome::Existed);
+        }
+        let Some(session) = self.try_mount(to, from, digest).await? else {
+            return Ok(BlobOutcome::Mounted);
+        };
+        let dir = tempfile::Builder::new()
+            .prefix("agentry-copy-")
+            .tempdir()
+            .map_err(|e| Error::io("creating a temp dir in", std::env::temp_dir(), e))?;
+        let path = dir.path().join("blob");
+        self.pull_blob_to_file(from, digest, size, &path, Arc::new(NoProgress))
+            .await?;
+        let source = BlobSource::File { path, size };
+        progress.begin(&digest.to_string(), size);
+        let result = self
+            .upload(to, digest, &source, Some(session), &progress)
+            .await;
+        progress.finish();
+        let outcome = result?;
+        self.remember_blob(digest, to);
         Ok(outcome)
     }
 
@@ -442,6 +499,7 @@ impl Client {
                     Err(e) if e.is_transient() && attempt < self.opts.retries => {
                         attempt += 1;
                         tracing::warn!(%digest, attempt, error = %e, "upload failed, retrying with a new session");
+                        backoff(attempt).await;
                         // A failed PUT may have consumed the session: open a fresh one.
                         session = self.start_upload(repo).await?;
                     }
@@ -476,6 +534,7 @@ impl Client {
                 Ok(()) => return Ok(BlobOutcome::UploadedChunked),
                 Err(e) if e.is_transient() && attempt < self.opts.retries => {
                     attempt += 1;
+                    backoff(attempt).await;
                     // The PUT may have landed before the connection broke.
                     if self.blob_exists(repo, digest).await?.is_some() {
                         return Ok(BlobOutcome::UploadedChunked);
@@ -500,7 +559,16 @@ impl Client {
         let scope = Scope::Push(repo.to_string());
         let mut offset = 0u64;
         let mut attempt = 0u32;
-        while offset < size {
+        loop {
+            if offset == size {
+                break;
+            }
+            if offset > size {
+                return Err(Error::protocol(
+                    redact(&session.location),
+                    format!("registry reports {offset} bytes received of a {size}-byte blob"),
+                ));
+            }
             let len = chunk.min(size - offset);
             let resp = self
                 .patch_chunk(&scope, &session.location, source, offset, len, progress)
@@ -523,6 +591,7 @@ impl Client {
                         }
                         Err(e) if e.is_transient() && attempt < self.opts.retries => {
                             attempt += 1;
+                            backoff(attempt).await;
                             offset = self.resume_offset(repo, session, offset).await?;
                         }
                         Err(e) => return Err(e),
@@ -531,6 +600,7 @@ impl Client {
                 Err(e) if e.is_transient() && attempt < self.opts.retries => {
                     attempt += 1;
                     tracing::warn!(offset, attempt, error = %e, "chunk failed, asking the registry where to resume");
+                    backoff(attempt).await;
                     offset = self.resume_offset(repo, session, offset).await?;
                 }
                 Err(e) => return Err(e),

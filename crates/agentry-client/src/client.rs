@@ -200,7 +200,7 @@ impl Client {
         let resp = self
             .send(&Scope::None, || Ok(self.http.get(url.clone())))
             .await?;
-        check(resp, "GET").await.map(drop)
+        check_with(self, resp, "GET").await.map(drop)
     }
 
     pub(crate) fn url(&self, path: &str) -> Result<Url> {
@@ -366,6 +366,12 @@ impl Client {
     pub(crate) fn had_credentials(&self) -> bool {
         self.opts.credentials.is_some()
     }
+}
+
+/// Pause before retry number `attempt` (1-based): 100 ms, 200 ms, 400 ms… capped at 3.2 s.
+pub(crate) async fn backoff(attempt: u32) {
+    let ms = 100u64 << attempt.saturating_sub(1).min(5);
+    tokio::time::sleep(Duration::from_millis(ms)).await;
 }
 
 /// A URL for messages: without query (upload `_state` tokens can be long and private).

@@ -9,6 +9,7 @@
 //!   mount, monolithic or resumable chunked uploads streamed from disk, streaming downloads
 //!   verified (sha256/sha512) before they are moved into place.
 //! * Manifests, tags, catalog (following `Link` pages) and referrers.
+//! * The discovery API of agentry pods ([`Client::api_get`]).
 //! * [`artifact`]: packs an agent folder into the whitepaper's artifact layout (Figure 8) and
 //!   writes a pulled one back safely.
 //!
@@ -19,6 +20,7 @@ pub mod artifact;
 pub mod auth;
 mod blobs;
 mod client;
+mod discovery;
 pub mod error;
 mod manifests;
 pub mod oci;

@@ -84,6 +84,15 @@ pub fn classify(err: &anyhow::Error) -> Code {
         if let Some(c) = cause.downcast_ref::<Coded>() {
             return c.code;
         }
+        if let Some(e) = cause.downcast_ref::<agentry_client::Error>() {
+            use agentry_client::ErrorKind as K;
+            return match e.kind() {
+                K::NotFound => Code::NotFound,
+                K::Auth => Code::Auth,
+                K::Server | K::Network => Code::Server,
+                K::Invalid | K::Integrity | K::Io => Code::Failure,
+            };
+        }
         if let Some(e) = cause.downcast_ref::<std::io::Error>()
             && e.kind() == std::io::ErrorKind::NotFound
         {

@@ -7,6 +7,7 @@
 mod cmd;
 mod config;
 mod exit;
+mod remote;
 
 use std::ffi::OsString;
 use std::process::ExitCode;

@@ -1,0 +1,187 @@
+//! `agentry push <folder|file> <ref>`: pack an agent (whitepaper Figure 8) and push it.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use agentry_client::artifact::{self, Layer};
+use agentry_client::oci::media;
+use agentry_client::{BlobOutcome, BlobSource, NoProgress};
+use agentry_types::ManifestRef;
+use bytes::Bytes;
+use futures::{StreamExt as _, TryStreamExt as _};
+use serde::Serialize;
+
+use crate::cmd::{Global, RegistryArgs, print_json};
+use crate::exit::{Code, Coded};
+use crate::remote::{Bars, FormatsDetector, resolve};
+
+#[derive(Debug, clap::Args)]
+#[command(after_help = "\
+A folder becomes: manifest.yaml (OSSA) and any other agent description the formats reader
+recognises (A2A card, OASF record, MCP server.json, NANDA AgentFacts, simple JSON), each as its
+own layer; capabilities.json; code-bundle.tar.gz (the folder's own, else every remaining file
+packed deterministically, hidden files excluded); context.tar.gz (the folder's own, else its
+context/ folder). A single file is pushed as a one-layer artifact of its detected format.
+Blobs the registry already has are not sent again.")]
+pub struct Args {
+    /// Agent folder, or a single description file.
+    pub path: PathBuf,
+
+    /// Where to push: [HOST:PORT/]namespace/name[:tag] (tag defaults to `latest`).
+    pub reference: String,
+
+    /// Extra manifest annotation KEY=VALUE (repeatable).
+    #[arg(long = "annotation", short = 'a', value_name = "KEY=VALUE")]
+    pub annotations: Vec<String>,
+
+    /// Blobs uploaded at once.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub concurrency: u16,
+
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+}
+
+#[derive(Serialize)]
+struct BlobReport {
+    title: Option<String>,
+    media_type: String,
+    digest: String,
+    size: u64,
+    outcome: BlobOutcome,
+}
+
+#[derive(Serialize)]
+struct PushReport {
+    reference: String,
+    digest: String,
+    media_type: &'static str,
+    artifact_type: &'static str,
+    size: u64,
+    blobs: Vec<BlobReport>,
+}
+
+pub async fn run(args: Args, global: &Global) -> anyhow::Result<ExitCode> {
+    let (client, reference) = resolve(&args.reference, &args.registry)?;
+    let mut extra = Vec::new();
+    for a in &args.annotations {
+        let (k, v) = a.split_once('=').ok_or_else(|| {
+            Coded::new(
+                Code::Usage,
+                format!("--annotation {a:?}: expected KEY=VALUE"),
+            )
+        })?;
+        if k.is_empty() {
+            return Err(Coded::new(Code::Usage, format!("--annotation {a:?}: empty key")).into());
+        }
+        extra.push((k.to_owned(), v.to_owned()));
+    }
+
+    let packed = artifact::pack(&args.path, &FormatsDetector).await?;
+    let repo = reference.name.clone();
+    let bars = Bars::new(global);
+
+    let config_outcome = client
+        .push_blob(
+            &repo,
+            &packed.config_digest,
+            &BlobSource::Bytes(packed.config.clone()),
+            Arc::new(NoProgress),
+        )
+        .await?;
+    let layer_reports: Vec<BlobReport> = futures::stream::iter(packed.layers.iter())
+        .map(|layer: &Layer| {
+            let client = client.clone();
+            let repo = repo.clone();
+            let bar = bars.bar(&layer.title, layer.size);
+            async move {
+                let outcome = client
+                    .push_blob(&repo, &layer.digest, &layer.source, bar)
+                    .await?;
+                tracing::info!(title = %layer.title, digest = %layer.digest, ?outcome, "layer");
+                Ok::<_, agentry_client::Error>(BlobReport {
+                    title: Some(layer.title.clone()),
+                    media_type: layer.media_type.clone(),
+                    digest: layer.digest.to_string(),
+                    size: layer.size,
+                    outcome,
+                })
+            }
+        })
+        .buffered(usize::from(args.concurrency))
+        .try_collect()
+        .await?;
+
+    let mut manifest = packed.manifest(&artifact::created_now());
+    for (k, v) in extra {
+        manifest.annotations.insert(k, v);
+    }
+    let bytes = Bytes::from(serde_json::to_vec(&manifest)?);
+    let size = bytes.len() as u64;
+    let target = match (&reference.digest, &reference.tag) {
+        (Some(d), None) => ManifestRef::Digest(d.clone()),
+        _ => reference.manifest_ref(),
+    };
+    let pushed = client
+        .put_manifest(&repo, &target, media::OCI_MANIFEST, bytes)
+        .await?;
+    if let Some(d) = &reference.digest
+        && *d != pushed.digest
+    {
+        return Err(Coded::new(
+            Code::Failure,
+            format!(
+                "pushed manifest has digest {}, not the {d} the reference names",
+                pushed.digest
+            ),
+        )
+        .into());
+    }
+
+    let mut blobs = vec![BlobReport {
+        title: None,
+        media_type: media::AGENT_CONFIG.to_owned(),
+        digest: packed.config_digest.to_string(),
+        size: packed.config.len() as u64,
+        outcome: config_outcome,
+    }];
+    blobs.extend(layer_reports);
+    let shown = {
+        let mut r = reference.clone();
+        if r.tag.is_none() && r.digest.is_none() {
+            r.tag = agentry_types::Tag::parse("latest").ok();
+        }
+        if r.registry.is_none() {
+            r.registry = Some(client.registry_key().to_owned());
+        }
+        r.to_string()
+    };
+    let report = PushReport {
+        reference: shown,
+        digest: pushed.digest.to_string(),
+        media_type: media::OCI_MANIFEST,
+        artifact_type: media::AGENT_ARTIFACT,
+        size,
+        blobs,
+    };
+    if global.json {
+        print_json(&report)?;
+    } else {
+        for b in &report.blobs {
+            let what = match b.outcome {
+                BlobOutcome::Existed => "exists  ",
+                BlobOutcome::Mounted => "mounted ",
+                BlobOutcome::Uploaded | BlobOutcome::UploadedChunked => "uploaded",
+            };
+            println!(
+                "{what} {:<22} {:>10}  {}",
+                b.title.as_deref().unwrap_or("(config)"),
+                b.size,
+                b.digest
+            );
+        }
+        println!("pushed {} ({})", report.reference, report.digest);
+    }
+    Ok(ExitCode::SUCCESS)
+}
