@@ -143,7 +143,11 @@ fn schema_problems(fv: &FormatVersion, doc: &Value, ptr: &str) -> Result<Vec<Pro
             }
         }
         Format::Oasf => match oasf::schema_for(&fv.version)? {
-            Some(id) => schemas::check(id, doc, ptr),
+            Some(id) => {
+                let mut p = schemas::check(id, doc, ptr);
+                p.extend(oasf::class_problems(id, doc, ptr));
+                p
+            }
             None => oasf::check_unschema(doc, &fv.version, ptr),
         },
         Format::Mcp => schemas::check(mcp::schema_for(&fv.version)?, doc, ptr),

@@ -141,8 +141,29 @@ impl SchemaId {
                 Ok(v)
             }
             SchemaId::A2a100 | SchemaId::A2a101 => a2a_v1_bundle(v, file),
+            SchemaId::Oasf070 | SchemaId::Oasf080 => {
+                // Skill and domain items are a `oneOf` over every class (up to 180), each a
+                // pair of `const`s: checked instead by a lookup with the same semantics
+                // (`crate::formats::oasf::class_problems`), here only their shape.
+                for key in ["skills", "domains"] {
+                    if let Some(items) = v.pointer_mut(&format!("/properties/{key}/items")) {
+                        *items = serde_json::json!({
+                            "type": "object",
+                            "additionalProperties": false,
+                            "anyOf": [{"required": ["name"]}, {"required": ["id"]}],
+                            "properties": {"id": {"type": "integer"}, "name": {"type": "string"}}
+                        });
+                    }
+                }
+                Ok(v)
+            }
             _ => Ok(v),
         }
+    }
+
+    /// The schema file as shipped, unmodified.
+    pub fn text(self) -> &'static str {
+        self.source().1
     }
 
     fn index(self) -> usize {

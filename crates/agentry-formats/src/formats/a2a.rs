@@ -197,6 +197,7 @@ pub fn read(doc: Value, _version: &str, base: &str, problems: &mut Vec<Problem>)
 
 pub fn write(rec: &AgentRecord, version: &str, warnings: &mut Vec<Problem>) -> Result<Value, String> {
     let (fam, _) = family(version)?;
+    let foreign = rec.provenance.source_format != crate::format::Format::A2a;
     let has_ext = |p: &str| rec.extensions.contains_key(&format!("{PREFIX}:{p}"));
     let mut root = Out::new();
     let name = rec
@@ -240,7 +241,16 @@ pub fn write(rec: &AgentRecord, version: &str, warnings: &mut Vec<Problem>) -> R
                     .map(|p| {
                         let mut o = Out::new();
                         o.set("url", p.endpoint.clone().unwrap_or_default());
-                        o.opt_str("transport", &p.transport);
+                        match (&p.transport, foreign) {
+                            (Some(t), _) => {
+                                o.set("transport", t.clone());
+                            }
+                            // Required by the schema; JSONRPC is A2A's default transport.
+                            (None, true) => {
+                                o.set("transport", "JSONRPC");
+                            }
+                            (None, false) => {}
+                        }
                         o.into_value()
                     })
                     .collect();

@@ -50,6 +50,87 @@ pub fn schema_for(version: &str) -> Result<Option<SchemaId>, String> {
     })
 }
 
+/// The skill and domain classes of a schema with `const` class definitions (0.7.0, 0.8.0).
+struct Classes {
+    skills: Vec<(Option<u64>, Option<String>)>,
+    domains: Vec<(Option<u64>, Option<String>)>,
+}
+
+fn classes(id: SchemaId) -> Option<&'static Classes> {
+    static C070: OnceLock<Classes> = OnceLock::new();
+    static C080: OnceLock<Classes> = OnceLock::new();
+    let slot = match id {
+        SchemaId::Oasf070 => &C070,
+        SchemaId::Oasf080 => &C080,
+        _ => return None,
+    };
+    Some(slot.get_or_init(|| {
+        let v: Value = serde_json::from_str(id.text()).unwrap_or(Value::Null);
+        let list = |key: &str| -> Vec<(Option<u64>, Option<String>)> {
+            v.pointer(&format!("/$defs/{key}"))
+                .and_then(Value::as_object)
+                .map(|m| {
+                    m.values()
+                        .map(|c| {
+                            (
+                                c.pointer("/properties/id/const").and_then(Value::as_u64),
+                                c.pointer("/properties/name/const")
+                                    .and_then(Value::as_str)
+                                    .map(str::to_owned),
+                            )
+                        })
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        Classes {
+            skills: list("skills"),
+            domains: list("domains"),
+        }
+    }))
+}
+
+/// The class part of the 0.7.0/0.8.0 schemas' `oneOf`: each skill and domain must match exactly
+/// one class definition (its `id` and `name`, where given, equal to the class's constants).
+pub fn class_problems(id: SchemaId, doc: &Value, base: &str) -> Vec<Problem> {
+    let mut out = Vec::new();
+    let Some(c) = classes(id) else { return out };
+    for (key, list, what) in [("skills", &c.skills, "skill"), ("domains", &c.domains, "domain")] {
+        let Some(Value::Array(items)) = doc.get(key) else { continue };
+        for (i, item) in items.iter().enumerate() {
+            let want_id = item.get("id").and_then(Value::as_u64);
+            let want_name = item.get("name").and_then(Value::as_str);
+            if want_id.is_none() && want_name.is_none() {
+                continue; // the shape check already refused it
+            }
+            let matches = list
+                .iter()
+                .filter(|(cid, cname)| {
+                    want_id.is_none_or(|w| *cid == Some(w))
+                        && want_name.is_none_or(|w| cname.as_deref() == Some(w))
+                })
+                .count();
+            if matches != 1 {
+                let what_given = match (want_id, want_name) {
+                    (Some(i), Some(n)) => format!("id {i} and name {n:?}"),
+                    (Some(i), None) => format!("id {i}"),
+                    (None, Some(n)) => format!("name {n:?}"),
+                    (None, None) => String::new(),
+                };
+                out.push(Problem::error(
+                    ProblemSource::Schema,
+                    format!("{base}/{key}/{i}"),
+                    format!(
+                        "no single {what} class of {} has {what_given} ({matches} match)",
+                        id.file()
+                    ),
+                ));
+            }
+        }
+    }
+    out
+}
+
 pub fn check_write_version(version: &str) -> Result<(), String> {
     schema_for(version).map(|_| ())
 }
