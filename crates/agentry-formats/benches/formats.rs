@@ -19,12 +19,20 @@ fn data_dir() -> PathBuf {
 }
 
 fn files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(rd) = std::fs::read_dir(dir) else { return };
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
     for e in rd.flatten() {
         let p = e.path();
-        let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("").to_owned();
+        let name = p
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("")
+            .to_owned();
         if p.is_dir() {
-            if !["schema", "jsonschema", "schema-source", "taxonomy-derived"].contains(&name.as_str()) {
+            if !["schema", "jsonschema", "schema-source", "taxonomy-derived"]
+                .contains(&name.as_str())
+            {
                 files(&p, out);
             }
         } else if name.ends_with(".json") || name.ends_with(".yaml") || name.ends_with(".yml") {
@@ -39,10 +47,13 @@ fn corpus() -> Vec<(Format, Vec<Vec<u8>>)> {
     files(&data_dir(), &mut paths);
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
     files(&fixtures, &mut paths);
-    let mut by: Vec<(Format, Vec<Vec<u8>>)> = Format::ALL.iter().map(|f| (*f, Vec::new())).collect();
+    let mut by: Vec<(Format, Vec<Vec<u8>>)> =
+        Format::ALL.iter().map(|f| (*f, Vec::new())).collect();
     let opts = ReadOptions::default();
     for p in paths {
-        let Ok(bytes) = std::fs::read(&p) else { continue };
+        let Ok(bytes) = std::fs::read(&p) else {
+            continue;
+        };
         // Split JSON arrays (the MCP seed) into one document per record.
         let docs: Vec<Vec<u8>> = match serde_json::from_slice::<Value>(&bytes) {
             Ok(Value::Array(items)) => items
@@ -52,12 +63,13 @@ fn corpus() -> Vec<(Format, Vec<Vec<u8>>)> {
             _ => vec![bytes],
         };
         for d in docs {
-            if let Ok(recs) = read_document(&d, &opts) {
-                if recs.len() == 1 && recs[0].report.valid {
-                    let f = recs[0].record.provenance.source_format;
-                    if let Some((_, v)) = by.iter_mut().find(|(g, _)| *g == f) {
-                        v.push(d);
-                    }
+            if let Ok(recs) = read_document(&d, &opts)
+                && recs.len() == 1
+                && recs[0].report.valid
+            {
+                let f = recs[0].record.provenance.source_format;
+                if let Some((_, v)) = by.iter_mut().find(|(g, _)| *g == f) {
+                    v.push(d);
                 }
             }
         }

@@ -38,23 +38,23 @@ pub fn detect(v: &Value) -> Result<Detected, DetectError> {
             kind_of(v)
         ));
     };
-    if let Some(Value::Object(card)) = m.get("a2aCard") {
-        if m.len() == 1 {
-            return detect_a2a(card).map(|f| Detected {
-                format: f,
-                inner_pointer: "/a2aCard",
-            });
-        }
+    if let Some(Value::Object(card)) = m.get("a2aCard")
+        && m.len() == 1
+    {
+        return detect_a2a(card).map(|f| Detected {
+            format: f,
+            inner_pointer: "/a2aCard",
+        });
     }
-    if let Some(Value::Object(server)) = m.get("server") {
-        if m.len() <= 2 && (m.len() == 1 || m.contains_key("_meta")) {
-            if let Some(f) = detect_mcp(server) {
-                return Ok(Detected {
-                    format: f,
-                    inner_pointer: "/server",
-                });
-            }
-        }
+    if let Some(Value::Object(server)) = m.get("server")
+        && m.len() <= 2
+        && (m.len() == 1 || m.contains_key("_meta"))
+        && let Some(f) = detect_mcp(server)
+    {
+        return Ok(Detected {
+            format: f,
+            inner_pointer: "/server",
+        });
     }
     let plain = |format| {
         Ok(Detected {
@@ -122,14 +122,14 @@ fn detect_a2a(m: &Map<String, Value>) -> Result<FormatVersion, DetectError> {
 }
 
 fn detect_mcp(m: &Map<String, Value>) -> Option<FormatVersion> {
-    if let Some(Value::String(s)) = m.get("$schema") {
-        if s.contains("modelcontextprotocol") {
-            let date = s
-                .split('/')
-                .find(|seg| seg.len() == 10 && seg.as_bytes().get(4) == Some(&b'-'))
-                .unwrap_or(MCP_LATEST);
-            return Some(FormatVersion::new(Format::Mcp, date));
-        }
+    if let Some(Value::String(s)) = m.get("$schema")
+        && s.contains("modelcontextprotocol")
+    {
+        let date = s
+            .split('/')
+            .find(|seg| seg.len() == 10 && seg.as_bytes().get(4) == Some(&b'-'))
+            .unwrap_or(MCP_LATEST);
+        return Some(FormatVersion::new(Format::Mcp, date));
     }
     let legacy = m.contains_key("version_detail")
         || package_keys(m).any(|k| k == "registry_name" || k == "package_arguments")
@@ -180,23 +180,48 @@ mod tests {
     use serde_json::json;
 
     fn fv(v: Value) -> String {
-        detect(&v).map(|d| d.format.to_string()).unwrap_or_else(|e| e)
+        detect(&v)
+            .map(|d| d.format.to_string())
+            .unwrap_or_else(|e| e)
     }
 
     #[test]
     fn detects_each_format() {
-        assert_eq!(fv(json!({"apiVersion": "ossa/v0.4.6", "kind": "Agent"})), "ossa@ossa/v0.4.6");
-        assert_eq!(fv(json!({"schema_version": "1.0.0", "name": "x"})), "oasf@1.0.0");
-        assert_eq!(fv(json!({"agent_id": "a"})), "simple@1");
-        assert_eq!(fv(json!({"agent_name": "urn:agent:a:b", "label": "B"})), "nanda@agentfacts-v1");
         assert_eq!(
-            fv(json!({"$schema": "https://static.modelcontextprotocol.io/schemas/2025-09-29/server.schema.json", "name": "a/b"})),
+            fv(json!({"apiVersion": "ossa/v0.4.6", "kind": "Agent"})),
+            "ossa@ossa/v0.4.6"
+        );
+        assert_eq!(
+            fv(json!({"schema_version": "1.0.0", "name": "x"})),
+            "oasf@1.0.0"
+        );
+        assert_eq!(fv(json!({"agent_id": "a"})), "simple@1");
+        assert_eq!(
+            fv(json!({"agent_name": "urn:agent:a:b", "label": "B"})),
+            "nanda@agentfacts-v1"
+        );
+        assert_eq!(
+            fv(
+                json!({"$schema": "https://static.modelcontextprotocol.io/schemas/2025-09-29/server.schema.json", "name": "a/b"})
+            ),
             "mcp@2025-09-29"
         );
-        assert_eq!(fv(json!({"name": "a/b", "version_detail": {}})), "mcp@legacy-2025-07-02");
-        assert_eq!(fv(json!({"name": "A", "url": "https://x", "skills": []})), "a2a@0.2.4");
-        assert_eq!(fv(json!({"name": "A", "supportedInterfaces": [], "skills": []})), "a2a@1.0.1");
-        assert_eq!(fv(json!({"a2aCard": {"name": "A", "protocolVersion": "0.3.0", "skills": []}})), "a2a@0.3.0");
+        assert_eq!(
+            fv(json!({"name": "a/b", "version_detail": {}})),
+            "mcp@legacy-2025-07-02"
+        );
+        assert_eq!(
+            fv(json!({"name": "A", "url": "https://x", "skills": []})),
+            "a2a@0.2.4"
+        );
+        assert_eq!(
+            fv(json!({"name": "A", "supportedInterfaces": [], "skills": []})),
+            "a2a@1.0.1"
+        );
+        assert_eq!(
+            fv(json!({"a2aCard": {"name": "A", "protocolVersion": "0.3.0", "skills": []}})),
+            "a2a@0.3.0"
+        );
         assert!(detect(&json!([1])).is_err());
         assert!(detect(&json!({"hello": 1})).is_err());
     }

@@ -88,7 +88,10 @@ const MEDIA_TYPES: &[(Format, &[&str])] = &[
     ),
     (
         Format::A2a,
-        &["application/vnd.a2a.card.v1+json", "application/vnd.a2a.agent-card+json"],
+        &[
+            "application/vnd.a2a.card.v1+json",
+            "application/vnd.a2a.agent-card+json",
+        ],
     ),
     (
         Format::Oasf,
@@ -99,10 +102,16 @@ const MEDIA_TYPES: &[(Format, &[&str])] = &[
     ),
     (
         Format::Mcp,
-        &["application/vnd.mcp.server.v1+json", "application/vnd.mcp.card.v1+json"],
+        &[
+            "application/vnd.mcp.server.v1+json",
+            "application/vnd.mcp.card.v1+json",
+        ],
     ),
     (Format::Nanda, &["application/vnd.nanda.agentfacts.v1+json"]),
-    (Format::Simple, &["application/vnd.agentry.simple-agent.v1+json"]),
+    (
+        Format::Simple,
+        &["application/vnd.agentry.simple-agent.v1+json"],
+    ),
 ];
 
 /// The media type agentry uses for a document of `format`.
@@ -153,7 +162,9 @@ mod tests {
             Some(Format::Ossa)
         );
         assert!(is_record_media_type(CAPABILITIES_MEDIA_TYPE));
-        assert!(!is_record_media_type("application/vnd.oci.image.layer.v1.tar+gzip"));
+        assert!(!is_record_media_type(
+            "application/vnd.oci.image.layer.v1.tar+gzip"
+        ));
         assert_eq!(
             "a2a@0.3.0".parse::<Target>(),
             Ok(Target {

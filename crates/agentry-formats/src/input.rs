@@ -38,7 +38,8 @@ impl Limits {
     /// Nodes a document of `len` bytes may produce. A document without aliases produces at
     /// most one node per byte or so, so anything far beyond that came from alias expansion.
     fn node_budget(&self, len: usize) -> usize {
-        self.max_nodes.min(len.saturating_mul(2).saturating_add(1024))
+        self.max_nodes
+            .min(len.saturating_mul(2).saturating_add(1024))
     }
 }
 
@@ -68,7 +69,10 @@ pub enum InputError {
     )]
     TooManyNodes { limit: usize },
     #[error("invalid {syntax}: {message}")]
-    Syntax { syntax: &'static str, message: String },
+    Syntax {
+        syntax: &'static str,
+        message: String,
+    },
 }
 
 impl InputError {
@@ -470,7 +474,10 @@ mod tests {
             + &(1..200)
                 .map(|i| format!("{}b:\n", " ".repeat(i)))
                 .collect::<String>();
-        assert!(matches!(p(&deep_yaml), Err(InputError::TooDeep { .. }) | Err(InputError::Syntax { .. })));
+        assert!(matches!(
+            p(&deep_yaml),
+            Err(InputError::TooDeep { .. }) | Err(InputError::Syntax { .. })
+        ));
     }
 
     #[test]
@@ -509,7 +516,10 @@ mod tests {
     fn yaml_non_string_keys_become_strings_and_nan_is_refused() {
         assert_eq!(p("200: ok\ntrue: 1\n"), p(r#"{"200": "ok", "true": 1}"#));
         assert!(matches!(p("a: .nan\n"), Err(InputError::Syntax { .. })));
-        assert!(matches!(p("a: 1\n---\nb: 2\n"), Err(InputError::Syntax { .. })));
+        assert!(matches!(
+            p("a: 1\n---\nb: 2\n"),
+            Err(InputError::Syntax { .. })
+        ));
         let (docs, _) = parse_stream(b"a: 1\n---\nb: 2\n---\n", &Limits::default())
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(docs.len(), 2);

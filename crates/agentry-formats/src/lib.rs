@@ -29,7 +29,7 @@ pub mod report;
 pub mod schemas;
 pub mod taxonomy;
 
-use agentry_types::record::{AgentRecord, Provenance, ProtocolEndpoint, Skill, TaxonomyRef};
+use agentry_types::record::{AgentRecord, ProtocolEndpoint, Provenance, Skill, TaxonomyRef};
 use agentry_types::{ContextBudget, Digest};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -74,7 +74,10 @@ pub struct ReadRecord {
 /// JSON array, one per document of a YAML stream. `Err` when the bytes themselves are refused
 /// (encoding, syntax, limits); otherwise each record carries its own report, and a record is
 /// usable only when `report.valid`.
-pub fn read_document(bytes: &[u8], opts: &ReadOptions) -> Result<Vec<ReadRecord>, ValidationReport> {
+pub fn read_document(
+    bytes: &[u8],
+    opts: &ReadOptions,
+) -> Result<Vec<ReadRecord>, ValidationReport> {
     let (docs, _syntax) = input::parse_stream(bytes, &opts.limits).map_err(parse_report)?;
     // The document is valid UTF-8 once parsed.
     let text = std::str::from_utf8(bytes).unwrap_or_default();
@@ -106,7 +109,10 @@ pub fn read_one(bytes: &[u8], opts: &ReadOptions) -> Result<ReadRecord, Validati
         return Err(ValidationReport::single(
             ProblemSource::Detect,
             "",
-            format!("expected one agent description, the document holds {}", recs.len()),
+            format!(
+                "expected one agent description, the document holds {}",
+                recs.len()
+            ),
         ));
     }
     let r = recs.remove(0);
@@ -166,7 +172,13 @@ fn read_value(mut doc: Value, base: &str, original: String, opts: &ReadOptions) 
     };
     let detected = match detect::detect(&doc) {
         Ok(d) => d,
-        Err(reason) => return failed(ValidationReport::single(ProblemSource::Detect, base, reason)),
+        Err(reason) => {
+            return failed(ValidationReport::single(
+                ProblemSource::Detect,
+                base,
+                reason,
+            ));
+        }
     };
     let fv = detected.format.clone();
     let ptr = format!("{base}{}", detected.inner_pointer);
@@ -249,7 +261,11 @@ fn context_problems(
         _ => ptr.to_owned(),
     };
     for v in &b.violations {
-        problems.push(Problem::warning(ProblemSource::Context, at.clone(), v.clone()));
+        problems.push(Problem::warning(
+            ProblemSource::Context,
+            at.clone(),
+            v.clone(),
+        ));
     }
     if !b.healthy {
         problems.push(Problem::warning(
@@ -322,9 +338,12 @@ pub fn write(record: &AgentRecord, target: &Target) -> Result<Written, WriteErro
     }
     .map_err(WriteError::UnsupportedVersion)?;
     let text = match target.format {
-        Format::Ossa => serde_norway::to_string(&value).map_err(|e| WriteError::Serialize(e.to_string()))?,
+        Format::Ossa => {
+            serde_norway::to_string(&value).map_err(|e| WriteError::Serialize(e.to_string()))?
+        }
         _ => {
-            let mut s = serde_json::to_string_pretty(&value).map_err(|e| WriteError::Serialize(e.to_string()))?;
+            let mut s = serde_json::to_string_pretty(&value)
+                .map_err(|e| WriteError::Serialize(e.to_string()))?;
             s.push('\n');
             s
         }
@@ -358,7 +377,9 @@ pub fn export(record: &AgentRecord, target: &Target) -> Result<Written, WriteErr
         (Some(t), Some(s)) => t == s,
         _ => false,
     };
-    if let (true, true, Some(original)) = (p.source_format == target.format, same_version, &p.original) {
+    if let (true, true, Some(original)) =
+        (p.source_format == target.format, same_version, &p.original)
+    {
         let version = p
             .source_version
             .clone()
@@ -369,7 +390,11 @@ pub fn export(record: &AgentRecord, target: &Target) -> Result<Written, WriteErr
             .unwrap_or(Value::Null);
         return Ok(Written {
             format: FormatVersion::new(target.format, version),
-            media_type: p.media_type.as_deref().and_then(registered_media_type).unwrap_or_else(|| media_type_for(target.format)),
+            media_type: p
+                .media_type
+                .as_deref()
+                .and_then(registered_media_type)
+                .unwrap_or_else(|| media_type_for(target.format)),
             text: original.clone(),
             value,
             warnings: Vec::new(),
@@ -397,11 +422,14 @@ pub struct Converted {
 }
 
 /// Reads one valid record from `bytes` and writes it as `target`.
-pub fn convert(bytes: &[u8], target: &Target, opts: &ReadOptions) -> Result<Converted, ValidationReport> {
+pub fn convert(
+    bytes: &[u8],
+    target: &Target,
+    opts: &ReadOptions,
+) -> Result<Converted, ValidationReport> {
     let r = read_one(bytes, opts)?;
-    let written = write(&r.record, target).map_err(|e| {
-        ValidationReport::single(ProblemSource::Conversion, "", e.to_string())
-    })?;
+    let written = write(&r.record, target)
+        .map_err(|e| ValidationReport::single(ProblemSource::Conversion, "", e.to_string()))?;
     Ok(Converted {
         source: r.report,
         written,
@@ -434,7 +462,11 @@ pub struct Extracted {
 /// record's identity from the registry coordinates: namespace and name from the repository,
 /// the document's own name as `display_name` (unless the document has a display name), the
 /// version from the document or else from the tag when it is a semantic version.
-pub fn extract(media_type: &str, bytes: &[u8], coords: &Coordinates) -> Result<Extracted, ValidationReport> {
+pub fn extract(
+    media_type: &str,
+    bytes: &[u8],
+    coords: &Coordinates,
+) -> Result<Extracted, ValidationReport> {
     let Some(expected) = format_for_media_type(media_type) else {
         return Err(ValidationReport::single(
             ProblemSource::Registry,
@@ -479,9 +511,10 @@ pub fn extract(media_type: &str, bytes: &[u8], coords: &Coordinates) -> Result<E
                 "the document states no version and the tag is not a semantic version; the record has no version",
             )),
         }
-    } else if let Some(t) = tag_semver {
-        if t.trim_start_matches('v') != record.identity.version.trim_start_matches('v') {
-            warnings.push(Problem::warning(
+    } else if let Some(t) = tag_semver
+        && t.trim_start_matches('v') != record.identity.version.trim_start_matches('v')
+    {
+        warnings.push(Problem::warning(
                 ProblemSource::Registry,
                 "",
                 format!(
@@ -489,7 +522,6 @@ pub fn extract(media_type: &str, bytes: &[u8], coords: &Coordinates) -> Result<E
                     record.identity.version
                 ),
             ));
-        }
     }
     record.identity.digest = coords.manifest_digest.clone();
     record.provenance.media_type = Some(media_type.to_owned());
@@ -514,7 +546,10 @@ pub struct Layer<'a> {
 /// ([`merge_capabilities`]); further description layers are reported as warnings and ignored.
 /// `Err` when no layer describes the agent or the description or a capabilities layer is
 /// invalid.
-pub fn extract_artifact(layers: &[Layer<'_>], coords: &Coordinates) -> Result<Extracted, ValidationReport> {
+pub fn extract_artifact(
+    layers: &[Layer<'_>],
+    coords: &Coordinates,
+) -> Result<Extracted, ValidationReport> {
     let mut primary: Option<Extracted> = None;
     let mut extra = Vec::new();
     for (i, l) in layers.iter().enumerate() {
@@ -539,7 +574,10 @@ pub fn extract_artifact(layers: &[Layer<'_>], coords: &Coordinates) -> Result<Ex
         ));
     };
     ex.warnings.extend(extra);
-    for l in layers.iter().filter(|l| is_capabilities_media_type(l.media_type)) {
+    for l in layers
+        .iter()
+        .filter(|l| is_capabilities_media_type(l.media_type))
+    {
         let w = merge_capabilities(&mut ex.record, l.bytes)?;
         ex.warnings.extend(w);
     }
@@ -553,7 +591,10 @@ pub fn extract_artifact(layers: &[Layer<'_>], coords: &Coordinates) -> Result<Ex
 /// what it lacks: a skill of the same name gains the schemas, description, modes, tags and
 /// taxonomy it does not have; skills, protocols and domains the record lacks are appended.
 /// Conflicting values are reported as warnings and the description's value is kept.
-pub fn merge_capabilities(record: &mut AgentRecord, bytes: &[u8]) -> Result<Vec<Problem>, ValidationReport> {
+pub fn merge_capabilities(
+    record: &mut AgentRecord,
+    bytes: &[u8],
+) -> Result<Vec<Problem>, ValidationReport> {
     let (doc, _) = input::parse(bytes, &Limits::default()).map_err(parse_report)?;
     let problems = schemas::check(schemas::SchemaId::OssaCapabilities, &doc, "");
     if !problems.is_empty() {

@@ -91,7 +91,8 @@ impl Obj {
 
     /// Takes an array of strings; an array with any non-string is left in place.
     pub fn strings(&mut self, key: &str) -> Vec<String> {
-        let ok = matches!(self.map.get(key), Some(Value::Array(a)) if a.iter().all(Value::is_string));
+        let ok =
+            matches!(self.map.get(key), Some(Value::Array(a)) if a.iter().all(Value::is_string));
         if !ok {
             return Vec::new();
         }
@@ -123,7 +124,8 @@ impl Obj {
 
     /// Takes an array field whose items are all objects.
     pub fn objs(&mut self, key: &str) -> Option<Vec<Obj>> {
-        let ok = matches!(self.map.get(key), Some(Value::Array(a)) if a.iter().all(Value::is_object));
+        let ok =
+            matches!(self.map.get(key), Some(Value::Array(a)) if a.iter().all(Value::is_object));
         if !ok {
             return None;
         }
@@ -141,7 +143,8 @@ impl Obj {
 
     /// Takes a map of string values (labels, annotations).
     pub fn string_map(&mut self, key: &str) -> BTreeMap<String, String> {
-        let ok = matches!(self.map.get(key), Some(Value::Object(m)) if m.values().all(Value::is_string));
+        let ok =
+            matches!(self.map.get(key), Some(Value::Object(m)) if m.values().all(Value::is_string));
         if !ok {
             return BTreeMap::new();
         }

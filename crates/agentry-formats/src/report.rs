@@ -47,7 +47,11 @@ pub struct Problem {
 }
 
 impl Problem {
-    pub fn error(source: ProblemSource, pointer: impl Into<String>, reason: impl Into<String>) -> Problem {
+    pub fn error(
+        source: ProblemSource,
+        pointer: impl Into<String>,
+        reason: impl Into<String>,
+    ) -> Problem {
         Problem {
             severity: Severity::Error,
             source,
@@ -107,7 +111,7 @@ pub struct ValidationReport {
     pub warnings: Vec<Problem>,
     /// Formula 2 evaluated on the record's context spec, when it declares a window.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub context_budget: Option<ContextBudget>,
+    pub context_budget: Option<Box<ContextBudget>>,
 }
 
 impl ValidationReport {
@@ -130,12 +134,16 @@ impl ValidationReport {
             record_pointer: String::new(),
             errors,
             warnings,
-            context_budget,
+            context_budget: context_budget.map(Box::new),
         }
     }
 
     /// A report holding a single error.
-    pub fn single(source: ProblemSource, pointer: impl Into<String>, reason: impl Into<String>) -> ValidationReport {
+    pub fn single(
+        source: ProblemSource,
+        pointer: impl Into<String>,
+        reason: impl Into<String>,
+    ) -> ValidationReport {
         ValidationReport::from_problems(None, vec![Problem::error(source, pointer, reason)], None)
     }
 

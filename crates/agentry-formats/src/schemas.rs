@@ -136,7 +136,10 @@ impl SchemaId {
             | SchemaId::A2a026
             | SchemaId::A2a030 => {
                 if let Value::Object(m) = &mut v {
-                    m.insert("$ref".into(), Value::String("#/definitions/AgentCard".into()));
+                    m.insert(
+                        "$ref".into(),
+                        Value::String("#/definitions/AgentCard".into()),
+                    );
                 }
                 Ok(v)
             }
@@ -201,11 +204,11 @@ fn a2a_v1_bundle(v: Value, file: &str) -> Result<Value, String> {
 fn rewrite_refs(v: &mut Value) {
     match v {
         Value::Object(m) => {
-            if let Some(Value::String(r)) = m.get_mut("$ref") {
-                if let Some(name) = r.strip_suffix(".jsonschema.json") {
-                    let short = name.rsplit('.').next().unwrap_or(name);
-                    *r = format!("#/$defs/{short}");
-                }
+            if let Some(Value::String(r)) = m.get_mut("$ref")
+                && let Some(name) = r.strip_suffix(".jsonschema.json")
+            {
+                let short = name.rsplit('.').next().unwrap_or(name);
+                *r = format!("#/$defs/{short}");
             }
             for (_, child) in m.iter_mut() {
                 rewrite_refs(child);
@@ -248,7 +251,11 @@ pub fn check(id: SchemaId, instance: &Value, base: &str) -> Vec<Problem> {
             .iter_errors(instance)
             .map(|e| {
                 let ptr = format!("{base}{}", e.instance_path());
-                Problem::error(ProblemSource::Schema, ptr, schema_reason(&e.to_string(), id))
+                Problem::error(
+                    ProblemSource::Schema,
+                    ptr,
+                    schema_reason(&e.to_string(), id),
+                )
             })
             .collect(),
         Err(msg) => vec![Problem::error(ProblemSource::Schema, base, msg.to_owned())],

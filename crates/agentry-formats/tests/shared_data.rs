@@ -22,7 +22,9 @@ fn data_dir() -> PathBuf {
 const NOT_DOCUMENTS: [&str; 4] = ["schema", "jsonschema", "schema-source", "taxonomy-derived"];
 
 fn documents(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(rd) = std::fs::read_dir(dir) else { return };
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
     let mut entries: Vec<_> = rd.filter_map(Result::ok).map(|e| e.path()).collect();
     entries.sort();
     for p in entries {
@@ -54,7 +56,12 @@ fn every_shared_document_validates_round_trips_and_converts_or_is_refused_by_its
     );
     let mut files = Vec::new();
     documents(&dir, &mut files);
-    assert!(files.len() > 300, "only {} documents found under {}", files.len(), dir.display());
+    assert!(
+        files.len() > 300,
+        "only {} documents found under {}",
+        files.len(),
+        dir.display()
+    );
     let strict = ReadOptions::default();
     let lenient = ReadOptions {
         strictness: Strictness::Lenient,
@@ -63,13 +70,21 @@ fn every_shared_document_validates_round_trips_and_converts_or_is_refused_by_its
     let mut tally: BTreeMap<String, Tally> = BTreeMap::new();
     let mut failures = Vec::new();
     for path in &files {
-        let rel = path.strip_prefix(&dir).unwrap_or(path).display().to_string();
+        let rel = path
+            .strip_prefix(&dir)
+            .unwrap_or(path)
+            .display()
+            .to_string();
         let bytes = std::fs::read(path).unwrap_or_default();
         let records = match read_document(&bytes, &strict) {
             Ok(r) => r,
             Err(report) => {
                 // Refused as bytes: must be a parse problem with a reason.
-                if report.errors.iter().any(|e| e.source != ProblemSource::Parse || e.reason.is_empty()) {
+                if report
+                    .errors
+                    .iter()
+                    .any(|e| e.source != ProblemSource::Parse || e.reason.is_empty())
+                {
                     failures.push(format!("{rel}: refusal without a parse reason: {report}"));
                 }
                 if std::env::var_os("AGENTRY_WALK_VERBOSE").is_some() {
@@ -110,14 +125,19 @@ fn every_shared_document_validates_round_trips_and_converts_or_is_refused_by_its
                     .iter()
                     .any(|e| matches!(e.source, ProblemSource::Schema | ProblemSource::Detect));
                 if !reasons_ok {
-                    failures.push(format!("{at}: refused without a schema reason: {}", r.report));
+                    failures.push(format!(
+                        "{at}: refused without a schema reason: {}",
+                        r.report
+                    ));
                 }
                 // Leniently, a record refused only by its schema must still be readable.
-                if let Some(l) = lenient_records.get(i) {
-                    if l.report.valid {
-                        tally.get_mut(&key_of(l)).map(|t| t.lenient_read += 1);
-                        check_round_trip(&l.record, &at, &lenient, &mut failures);
+                if let Some(l) = lenient_records.get(i)
+                    && l.report.valid
+                {
+                    if let Some(t) = tally.get_mut(&key_of(l)) {
+                        t.lenient_read += 1;
                     }
+                    check_round_trip(&l.record, &at, &lenient, &mut failures);
                 }
                 continue;
             }
@@ -125,11 +145,22 @@ fn every_shared_document_validates_round_trips_and_converts_or_is_refused_by_its
             check_round_trip(&r.record, &at, &strict, &mut failures);
         }
     }
-    println!("{:<40} {:>6} {:>8} {:>14}", "format@version", "valid", "refused", "lenient-read");
+    println!(
+        "{:<40} {:>6} {:>8} {:>14}",
+        "format@version", "valid", "refused", "lenient-read"
+    );
     for (k, t) in &tally {
-        println!("{k:<40} {:>6} {:>8} {:>14}", t.valid, t.refused, t.lenient_read);
+        println!(
+            "{k:<40} {:>6} {:>8} {:>14}",
+            t.valid, t.refused, t.lenient_read
+        );
     }
-    assert!(failures.is_empty(), "{} failure(s):\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failure(s):\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 fn key_of(r: &agentry_formats::ReadRecord) -> String {
@@ -163,7 +194,10 @@ fn check_round_trip(
         Ok(back) if back.len() == 1 => {
             let b = &back[0];
             if !b.report.valid {
-                failures.push(format!("{at}: rewritten document is invalid: {}\n{}", b.report, written.text));
+                failures.push(format!(
+                    "{at}: rewritten document is invalid: {}\n{}",
+                    b.report, written.text
+                ));
             } else if comparable(&b.record) != comparable(rec) {
                 failures.push(format!(
                     "{at}: round trip changed the record\n before: {}\n after:  {}",
@@ -172,14 +206,26 @@ fn check_round_trip(
                 ));
             }
         }
-        Ok(back) => failures.push(format!("{at}: rewritten document holds {} records", back.len())),
-        Err(e) => failures.push(format!("{at}: rewritten document does not parse: {e}\n{}", written.text)),
+        Ok(back) => failures.push(format!(
+            "{at}: rewritten document holds {} records",
+            back.len()
+        )),
+        Err(e) => failures.push(format!(
+            "{at}: rewritten document does not parse: {e}\n{}",
+            written.text
+        )),
     }
     for f in Format::ALL {
         if f == rec.provenance.source_format {
             continue;
         }
-        if let Err(e) = write(rec, &Target { format: f, version: None }) {
+        if let Err(e) = write(
+            rec,
+            &Target {
+                format: f,
+                version: None,
+            },
+        ) {
             failures.push(format!("{at}: cannot convert to {}: {e}", f.as_str()));
         }
     }

@@ -92,8 +92,10 @@ pub fn read(doc: Value, _version: &str, base: &str, problems: &mut Vec<Problem>)
         });
     } else if let Some(t) = preferred {
         // preferredTransport without url: keep it where it was.
-        rec.extensions
-            .insert(format!("{PREFIX}:{}", root.child_ptr("preferredTransport")), Value::String(t));
+        rec.extensions.insert(
+            format!("{PREFIX}:{}", root.child_ptr("preferredTransport")),
+            Value::String(t),
+        );
     }
     for key in ["additionalInterfaces", "supportedInterfaces"] {
         if let Some(list) = root.objs(key) {
@@ -153,18 +155,18 @@ pub fn read(doc: Value, _version: &str, base: &str, problems: &mut Vec<Problem>)
             let pos = items
                 .iter()
                 .position(|e| e.get("uri").and_then(Value::as_str) == Some(X_OSSA_URI));
-            if let Some(pos) = pos {
-                if let Some(Value::Array(mut items)) = caps.any("extensions") {
-                    let item = items.remove(pos);
-                    if !items.is_empty() {
-                        caps.map.insert("extensions".into(), Value::Array(items));
-                    }
-                    let ptr = format!("{}/extensions/{pos}/params", caps.ptr);
-                    if let Some(Value::Object(params)) = item.get("params").cloned() {
-                        if x_ossa.is_none() {
-                            x_ossa = Some(Obj::new(params, ptr));
-                        }
-                    }
+            if let Some(pos) = pos
+                && let Some(Value::Array(mut items)) = caps.any("extensions")
+            {
+                let item = items.remove(pos);
+                if !items.is_empty() {
+                    caps.map.insert("extensions".into(), Value::Array(items));
+                }
+                let ptr = format!("{}/extensions/{pos}/params", caps.ptr);
+                if let Some(Value::Object(params)) = item.get("params").cloned()
+                    && x_ossa.is_none()
+                {
+                    x_ossa = Some(Obj::new(params, ptr));
                 }
             }
         }
@@ -195,7 +197,11 @@ pub fn read(doc: Value, _version: &str, base: &str, problems: &mut Vec<Problem>)
     rec
 }
 
-pub fn write(rec: &AgentRecord, version: &str, warnings: &mut Vec<Problem>) -> Result<Value, String> {
+pub fn write(
+    rec: &AgentRecord,
+    version: &str,
+    warnings: &mut Vec<Problem>,
+) -> Result<Value, String> {
     let (fam, _) = family(version)?;
     let foreign = rec.provenance.source_format != crate::format::Format::A2a;
     let has_ext = |p: &str| rec.extensions.contains_key(&format!("{PREFIX}:{p}"));
@@ -256,7 +262,11 @@ pub fn write(rec: &AgentRecord, version: &str, warnings: &mut Vec<Problem>) -> R
                     .collect();
                 root.arr("additionalInterfaces", rest);
             } else if a2a.len() > 1 {
-                common::lost("protocols (A2A endpoints after the first)", &format!("A2A {version}"), warnings);
+                common::lost(
+                    "protocols (A2A endpoints after the first)",
+                    &format!("A2A {version}"),
+                    warnings,
+                );
             }
         }
         Family::V1 => {
@@ -273,13 +283,13 @@ pub fn write(rec: &AgentRecord, version: &str, warnings: &mut Vec<Problem>) -> R
             root.arr("supportedInterfaces", list);
         }
     }
-    if let Some(p) = &rec.publisher {
-        if p.organization.is_some() || p.url.is_some() {
-            let mut o = Out::new();
-            o.set("organization", p.organization.clone().unwrap_or_default());
-            o.set("url", p.url.clone().unwrap_or_default());
-            root.obj("provider", o);
-        }
+    if let Some(p) = &rec.publisher
+        && (p.organization.is_some() || p.url.is_some())
+    {
+        let mut o = Out::new();
+        o.set("organization", p.organization.clone().unwrap_or_default());
+        o.set("url", p.url.clone().unwrap_or_default());
+        root.obj("provider", o);
     }
     let mut modes_in: Vec<String> = Vec::new();
     let mut modes_out: Vec<String> = Vec::new();
@@ -312,7 +322,10 @@ pub fn write(rec: &AgentRecord, version: &str, warnings: &mut Vec<Problem>) -> R
         })
         .collect();
     root.set("skills", Value::Array(skills));
-    for (key, modes) in [("defaultInputModes", modes_in), ("defaultOutputModes", modes_out)] {
+    for (key, modes) in [
+        ("defaultInputModes", modes_in),
+        ("defaultOutputModes", modes_out),
+    ] {
         if has_ext(&format!("/{key}")) {
             continue;
         }
@@ -326,9 +339,17 @@ pub fn write(rec: &AgentRecord, version: &str, warnings: &mut Vec<Problem>) -> R
         } else {
             modes
         };
-        root.set(key, Value::Array(modes.into_iter().map(Value::String).collect()));
+        root.set(
+            key,
+            Value::Array(modes.into_iter().map(Value::String).collect()),
+        );
     }
-    if !has_ext("/capabilities") && !rec.extensions.keys().any(|k| k.starts_with("a2a:/capabilities/")) {
+    if !has_ext("/capabilities")
+        && !rec
+            .extensions
+            .keys()
+            .any(|k| k.starts_with("a2a:/capabilities/"))
+    {
         root.set("capabilities", Value::Object(Map::new()));
     }
     let mut doc = root.into_value();
@@ -352,14 +373,12 @@ pub fn write(rec: &AgentRecord, version: &str, warnings: &mut Vec<Problem>) -> R
         .publisher
         .as_ref()
         .is_some_and(|p| p.domain.is_some() || p.contact.is_some() || p.did.is_some());
-    if publisher_extra {
-        if let Some(p) = &rec.publisher {
-            let mut o = Out::new();
-            o.opt_str("domain", &p.domain)
-                .opt_str("contact", &p.contact)
-                .opt_str("did", &p.did);
-            four.obj("publisher", o);
-        }
+    if publisher_extra && let Some(p) = &rec.publisher {
+        let mut o = Out::new();
+        o.opt_str("domain", &p.domain)
+            .opt_str("contact", &p.contact)
+            .opt_str("did", &p.did);
+        four.obj("publisher", o);
     }
     let no_publisher = AgentRecord {
         publisher: None,
@@ -369,8 +388,16 @@ pub fn write(rec: &AgentRecord, version: &str, warnings: &mut Vec<Problem>) -> R
     for (k, v) in four.0 {
         x.set(&k, v);
     }
-    for s in rec.skills.iter().filter(|s| !s.taxonomy.is_empty() || s.input_schema.is_some()) {
-        common::lost(&format!("skills[{}].taxonomy/input_schema", s.name), &format!("A2A {version}"), warnings);
+    for s in rec
+        .skills
+        .iter()
+        .filter(|s| !s.taxonomy.is_empty() || s.input_schema.is_some())
+    {
+        common::lost(
+            &format!("skills[{}].taxonomy/input_schema", s.name),
+            &format!("A2A {version}"),
+            warnings,
+        );
     }
     if !x.0.is_empty() {
         let xv = Value::Object(x.0);

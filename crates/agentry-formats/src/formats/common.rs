@@ -34,7 +34,12 @@ pub fn check_url(v: &str, ptr: &str, relative_ok: bool, problems: &mut Vec<Probl
         return;
     }
     match url::Url::parse(v) {
-        Ok(u) if matches!(u.scheme(), "http" | "https" | "ws" | "wss" | "grpc" | "grpcs") => {
+        Ok(u)
+            if matches!(
+                u.scheme(),
+                "http" | "https" | "ws" | "wss" | "grpc" | "grpcs"
+            ) =>
+        {
             if u.host_str().is_none_or(str::is_empty) {
                 problems.push(Problem::warning(
                     ProblemSource::Semantic,
@@ -70,8 +75,14 @@ pub fn check_name(name: &str, ptr: &str, problems: &mut Vec<Problem>) {
         && name
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
-        && name.as_bytes().first().is_some_and(u8::is_ascii_alphanumeric)
-        && name.as_bytes().last().is_some_and(u8::is_ascii_alphanumeric);
+        && name
+            .as_bytes()
+            .first()
+            .is_some_and(u8::is_ascii_alphanumeric)
+        && name
+            .as_bytes()
+            .last()
+            .is_some_and(u8::is_ascii_alphanumeric);
     if !ok {
         problems.push(Problem::warning(
             ProblemSource::Semantic,
@@ -101,7 +112,11 @@ pub fn join_qualified(ns: &str, name: &str) -> String {
     }
 }
 
-fn taxonomy_refs(list: Vec<Obj>, prefix: &str, ext: &mut BTreeMap<String, Value>) -> Vec<TaxonomyRef> {
+fn taxonomy_refs(
+    list: Vec<Obj>,
+    prefix: &str,
+    ext: &mut BTreeMap<String, Value>,
+) -> Vec<TaxonomyRef> {
     list.into_iter()
         .map(|mut t| {
             let r = TaxonomyRef {
@@ -128,7 +143,11 @@ pub fn taxonomy_out(refs: &[TaxonomyRef]) -> Vec<Value> {
 }
 
 /// Reads the whitepaper's skill objects (`name`, `description`, `input-schema`, …).
-pub fn read_ossa_skills(list: Vec<Obj>, prefix: &str, ext: &mut BTreeMap<String, Value>) -> Vec<Skill> {
+pub fn read_ossa_skills(
+    list: Vec<Obj>,
+    prefix: &str,
+    ext: &mut BTreeMap<String, Value>,
+) -> Vec<Skill> {
     list.into_iter()
         .map(|mut s| {
             let taxonomy = s
@@ -177,7 +196,11 @@ pub fn write_ossa_skills(skills: &[Skill]) -> Vec<Value> {
         .collect()
 }
 
-pub fn read_protocols(list: Vec<Obj>, prefix: &str, ext: &mut BTreeMap<String, Value>) -> Vec<ProtocolEndpoint> {
+pub fn read_protocols(
+    list: Vec<Obj>,
+    prefix: &str,
+    ext: &mut BTreeMap<String, Value>,
+) -> Vec<ProtocolEndpoint> {
     list.into_iter()
         .map(|mut p| {
             let r = ProtocolEndpoint {
@@ -207,7 +230,12 @@ pub fn write_protocols(list: &[ProtocolEndpoint]) -> Vec<Value> {
 
 /// Reads `publisher`, `requirements`, `permissions` and `compliance` from `spec` (OSSA v1) or
 /// from an A2A card's `x-ossa`.
-pub fn read_four_questions(spec: &mut Obj, prefix: &str, rec: &mut AgentRecord, problems: &mut Vec<Problem>) {
+pub fn read_four_questions(
+    spec: &mut Obj,
+    prefix: &str,
+    rec: &mut AgentRecord,
+    problems: &mut Vec<Problem>,
+) {
     let ext = &mut rec.extensions;
     if let Some(mut p) = spec.obj("publisher") {
         let publisher = rec.publisher.get_or_insert_with(Publisher::default);
@@ -292,9 +320,18 @@ pub fn read_four_questions(spec: &mut Obj, prefix: &str, rec: &mut AgentRecord, 
                 ..ContextSpec::default()
             };
             for (field, names) in [
-                (&mut spec.required_tokens, ["required-context-tokens", "required-context-bytes"]),
-                (&mut spec.sliding_window_tokens, ["sliding-window-tokens", "sliding-window-bytes"]),
-                (&mut spec.retrieval_tokens, ["retrieval-tokens", "retrieval-bytes"]),
+                (
+                    &mut spec.required_tokens,
+                    ["required-context-tokens", "required-context-bytes"],
+                ),
+                (
+                    &mut spec.sliding_window_tokens,
+                    ["sliding-window-tokens", "sliding-window-bytes"],
+                ),
+                (
+                    &mut spec.retrieval_tokens,
+                    ["retrieval-tokens", "retrieval-bytes"],
+                ),
             ] {
                 *field = c.u64(names[0]).or_else(|| c.u64(names[1]));
             }
@@ -348,27 +385,29 @@ pub fn read_four_questions(spec: &mut Obj, prefix: &str, rec: &mut AgentRecord, 
     }
 }
 
-fn read_rules(list: Option<Vec<Obj>>, prefix: &str, ext: &mut BTreeMap<String, Value>) -> Vec<NetworkRule> {
+fn read_rules(
+    list: Option<Vec<Obj>>,
+    prefix: &str,
+    ext: &mut BTreeMap<String, Value>,
+) -> Vec<NetworkRule> {
     list.unwrap_or_default()
         .into_iter()
         .map(|mut r| {
             let mut ports: Vec<u16> = Vec::new();
             let ok = matches!(r.peek("ports"), Some(Value::Array(a)) if a.iter().all(|p| p.as_u64().is_some_and(|n| n <= 65535)));
-            if ok {
-                if let Some(Value::Array(a)) = r.any("ports") {
+            if ok
+                && let Some(Value::Array(a)) = r.any("ports") {
                     ports = a
                         .iter()
                         .filter_map(Value::as_u64)
                         .filter_map(|n| u16::try_from(n).ok())
                         .collect();
                 }
-            }
-            if let Some(p) = r.peek("port").and_then(Value::as_u64).and_then(|n| u16::try_from(n).ok()) {
-                if ports.is_empty() {
+            if let Some(p) = r.peek("port").and_then(Value::as_u64).and_then(|n| u16::try_from(n).ok())
+                && ports.is_empty() {
                     r.any("port");
                     ports.push(p);
                 }
-            }
             let rule = NetworkRule {
                 host: r.str("host"),
                 ports,
@@ -492,7 +531,8 @@ pub fn write_four_questions(rec: &AgentRecord, spec: &mut Out) -> bool {
                     .filter(|s| s.required == required)
                     .map(|s| {
                         let mut so = Out::new();
-                        so.set("name", s.name.clone()).opt_str("description", &s.description);
+                        so.set("name", s.name.clone())
+                            .opt_str("description", &s.description);
                         so.into_value()
                     })
                     .collect(),

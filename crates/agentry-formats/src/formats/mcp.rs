@@ -53,10 +53,8 @@ pub fn read(doc: Value, version: &str, base: &str, problems: &mut Vec<Problem>) 
         return rec;
     };
     let legacy = version == MCP_LEGACY;
-    if !legacy {
-        if root.peek_str("$schema") == Some(schema_url(version).as_str()) {
-            root.any("$schema");
-        }
+    if !legacy && root.peek_str("$schema") == Some(schema_url(version).as_str()) {
+        root.any("$schema");
     }
     if let Some(name) = root.str("name") {
         let (ns, n) = split_qualified(&name);
@@ -78,7 +76,14 @@ pub fn read(doc: Value, version: &str, base: &str, problems: &mut Vec<Problem>) 
     if let Some(u) = root.peek_str("websiteUrl") {
         check_url(u, &root.child_ptr("websiteUrl"), false, problems);
     }
-    derive(root.peek("packages"), root.peek("remotes"), legacy, &mut rec, &root.ptr, problems);
+    derive(
+        root.peek("packages"),
+        root.peek("remotes"),
+        legacy,
+        &mut rec,
+        &root.ptr,
+        problems,
+    );
     root.finish(PREFIX, &mut rec.extensions);
     rec
 }
@@ -131,10 +136,10 @@ fn derive(
         let type_key = if legacy { "transport_type" } else { "type" };
         for (i, r) in list.iter().enumerate() {
             let url = r.get("url").and_then(Value::as_str);
-            if let Some(u) = url {
-                if !u.contains('{') {
-                    check_url(u, &format!("{base}/remotes/{i}/url"), false, problems);
-                }
+            if let Some(u) = url
+                && !u.contains('{')
+            {
+                check_url(u, &format!("{base}/remotes/{i}/url"), false, problems);
             }
             rec.protocols.push(ProtocolEndpoint {
                 kind: ProtocolKind::Mcp,
@@ -146,7 +151,11 @@ fn derive(
     }
 }
 
-pub fn write(rec: &AgentRecord, version: &str, warnings: &mut Vec<Problem>) -> Result<Value, String> {
+pub fn write(
+    rec: &AgentRecord,
+    version: &str,
+    warnings: &mut Vec<Problem>,
+) -> Result<Value, String> {
     check_write_version(version)?;
     let legacy = version == MCP_LEGACY;
     let has_ext = |p: &str| rec.extensions.contains_key(&format!("{PREFIX}:{p}"));
@@ -183,29 +192,28 @@ pub fn write(rec: &AgentRecord, version: &str, warnings: &mut Vec<Problem>) -> R
     // Packages and remotes are generated only for records from other formats; an MCP record
     // keeps its own verbatim.
     let native = has_ext("/packages") || has_ext("/remotes");
-    if !native {
-        if let Some(rt) = &rec.runtime {
-            if let (Some(kind), Some(id)) = (&rt.kind, &rt.image) {
-                let mut p = Out::new();
-                if legacy {
-                    p.set("registry_name", kind.clone());
-                    p.set("name", id.clone());
-                    p.set("version", rec.identity.version.clone());
-                } else {
-                    let registry = match kind.as_str() {
-                        "container" | "docker" => "oci",
-                        other => other,
-                    };
-                    p.set("registryType", registry);
-                    p.set("identifier", id.clone());
-                    p.set("version", rec.identity.version.clone());
-                    let mut t = Out::new();
-                    t.set("type", "stdio");
-                    p.obj("transport", t);
-                }
-                root.arr("packages", vec![p.into_value()]);
-            }
+    if !native
+        && let Some(rt) = &rec.runtime
+        && let (Some(kind), Some(id)) = (&rt.kind, &rt.image)
+    {
+        let mut p = Out::new();
+        if legacy {
+            p.set("registry_name", kind.clone());
+            p.set("name", id.clone());
+            p.set("version", rec.identity.version.clone());
+        } else {
+            let registry = match kind.as_str() {
+                "container" | "docker" => "oci",
+                other => other,
+            };
+            p.set("registryType", registry);
+            p.set("identifier", id.clone());
+            p.set("version", rec.identity.version.clone());
+            let mut t = Out::new();
+            t.set("type", "stdio");
+            p.obj("transport", t);
         }
+        root.arr("packages", vec![p.into_value()]);
     }
     if !native {
         let remotes: Vec<Value> = rec
@@ -215,7 +223,10 @@ pub fn write(rec: &AgentRecord, version: &str, warnings: &mut Vec<Problem>) -> R
             .filter_map(|p| {
                 let url = p.endpoint.clone()?;
                 let mut o = Out::new();
-                let t = p.transport.clone().unwrap_or_else(|| "streamable-http".into());
+                let t = p
+                    .transport
+                    .clone()
+                    .unwrap_or_else(|| "streamable-http".into());
                 o.set(if legacy { "transport_type" } else { "type" }, t);
                 o.set("url", url);
                 Some(o.into_value())

@@ -18,7 +18,9 @@ pub fn schema_for(version: &str) -> Result<SchemaId, String> {
     if version == NANDA_V1 {
         Ok(SchemaId::NandaAgentFacts)
     } else {
-        Err(format!("unsupported NANDA AgentFacts version {version:?} (supported: {NANDA_V1})"))
+        Err(format!(
+            "unsupported NANDA AgentFacts version {version:?} (supported: {NANDA_V1})"
+        ))
     }
 }
 
@@ -92,7 +94,11 @@ pub fn read(doc: Value, _version: &str, base: &str, problems: &mut Vec<Problem>)
     rec
 }
 
-pub fn write(rec: &AgentRecord, version: &str, warnings: &mut Vec<Problem>) -> Result<Value, String> {
+pub fn write(
+    rec: &AgentRecord,
+    version: &str,
+    warnings: &mut Vec<Problem>,
+) -> Result<Value, String> {
     check_write_version(version)?;
     let has_ext = |p: &str| rec.extensions.contains_key(&format!("{PREFIX}:{p}"));
     let mut root = Out::new();
@@ -109,11 +115,17 @@ pub fn write(rec: &AgentRecord, version: &str, warnings: &mut Vec<Problem>) -> R
         } else {
             rec.identity.namespace.replace(':', "-")
         };
-        root.set("agent_name", format!("urn:agent:{provider}:{}", rec.identity.name));
+        root.set(
+            "agent_name",
+            format!("urn:agent:{provider}:{}", rec.identity.name),
+        );
     }
     root.set(
         "label",
-        rec.identity.display_name.clone().unwrap_or_else(|| rec.identity.name.clone()),
+        rec.identity
+            .display_name
+            .clone()
+            .unwrap_or_else(|| rec.identity.name.clone()),
     );
     root.set("description", rec.description.clone());
     root.set("version", rec.identity.version.clone());
@@ -142,16 +154,28 @@ pub fn write(rec: &AgentRecord, version: &str, warnings: &mut Vec<Problem>) -> R
     let mut ep = Out::new();
     ep.set("static", Value::Array(urls));
     root.obj("endpoints", ep);
-    if rec.protocols.iter().any(|p| p.kind != ProtocolKind::Rest || p.transport.is_some() || p.version.is_some()) {
+    if rec
+        .protocols
+        .iter()
+        .any(|p| p.kind != ProtocolKind::Rest || p.transport.is_some() || p.version.is_some())
+    {
         warnings.push(Problem::warning(
             ProblemSource::Conversion,
             "protocols",
             "AgentFacts lists endpoint URLs only; protocol kinds, versions and transports are dropped",
         ));
     }
-    if !has_ext("/capabilities") && !rec.extensions.keys().any(|k| k.starts_with("nanda:/capabilities/")) {
+    if !has_ext("/capabilities")
+        && !rec
+            .extensions
+            .keys()
+            .any(|k| k.starts_with("nanda:/capabilities/"))
+    {
         let mut caps = Out::new();
-        caps.set("modalities", Value::Array(vec![Value::String("text".into())]));
+        caps.set(
+            "modalities",
+            Value::Array(vec![Value::String("text".into())]),
+        );
         let mut auth = Out::new();
         auth.set("methods", Value::Array(Vec::new()));
         caps.0.insert("authentication".into(), auth.into_value());
@@ -167,16 +191,32 @@ pub fn write(rec: &AgentRecord, version: &str, warnings: &mut Vec<Problem>) -> R
         .iter()
         .map(|s| {
             let mut o = Out::new();
-            o.set("id", s.id.clone().filter(|_| s.name.is_empty()).unwrap_or_else(|| s.name.clone()));
+            o.set(
+                "id",
+                s.id.clone()
+                    .filter(|_| s.name.is_empty())
+                    .unwrap_or_else(|| s.name.clone()),
+            );
             o.set("description", s.description.clone());
-            o.set("inputModes", Value::Array(s.input_modes.iter().cloned().map(Value::String).collect()));
-            o.set("outputModes", Value::Array(s.output_modes.iter().cloned().map(Value::String).collect()));
+            o.set(
+                "inputModes",
+                Value::Array(s.input_modes.iter().cloned().map(Value::String).collect()),
+            );
+            o.set(
+                "outputModes",
+                Value::Array(s.output_modes.iter().cloned().map(Value::String).collect()),
+            );
             o.into_value()
         })
         .collect();
     root.set("skills", Value::Array(skills));
     for (field, present) in [
-        ("skills[].taxonomy/tags", rec.skills.iter().any(|s| !s.taxonomy.is_empty() || !s.tags.is_empty())),
+        (
+            "skills[].taxonomy/tags",
+            rec.skills
+                .iter()
+                .any(|s| !s.taxonomy.is_empty() || !s.tags.is_empty()),
+        ),
         ("domains", !rec.domains.is_empty()),
         ("runtime", rec.runtime.is_some()),
         ("permissions", rec.permissions.is_some()),

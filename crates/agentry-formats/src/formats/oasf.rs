@@ -16,7 +16,9 @@
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
-use agentry_types::record::{AgentRecord, ProtocolEndpoint, ProtocolKind, Publisher, Runtime, Skill, TaxonomyRef};
+use agentry_types::record::{
+    AgentRecord, ProtocolEndpoint, ProtocolKind, Publisher, Runtime, Skill, TaxonomyRef,
+};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -95,8 +97,13 @@ fn classes(id: SchemaId) -> Option<&'static Classes> {
 pub fn class_problems(id: SchemaId, doc: &Value, base: &str) -> Vec<Problem> {
     let mut out = Vec::new();
     let Some(c) = classes(id) else { return out };
-    for (key, list, what) in [("skills", &c.skills, "skill"), ("domains", &c.domains, "domain")] {
-        let Some(Value::Array(items)) = doc.get(key) else { continue };
+    for (key, list, what) in [
+        ("skills", &c.skills, "skill"),
+        ("domains", &c.domains, "domain"),
+    ] {
+        let Some(Value::Array(items)) = doc.get(key) else {
+            continue;
+        };
         for (i, item) in items.iter().enumerate() {
             let want_id = item.get("id").and_then(Value::as_u64);
             let want_name = item.get("name").and_then(Value::as_str);
@@ -165,7 +172,11 @@ fn record_attrs(version: &str) -> &'static BTreeMap<String, SourceAttr> {
 pub fn check_unschema(doc: &Value, version: &str, base: &str) -> Vec<Problem> {
     let mut out = Vec::new();
     let Value::Object(m) = doc else {
-        out.push(Problem::error(ProblemSource::Schema, base, "an OASF record must be a JSON object"));
+        out.push(Problem::error(
+            ProblemSource::Schema,
+            base,
+            "an OASF record must be a JSON object",
+        ));
         return out;
     };
     let v = norm(version);
@@ -177,7 +188,11 @@ pub fn check_unschema(doc: &Value, version: &str, base: &str) -> Vec<Problem> {
         ));
         for req in ["name", "version", "schema_version"] {
             if !m.contains_key(req) {
-                out.push(Problem::error(ProblemSource::Schema, base, format!("required attribute {req:?} is missing")));
+                out.push(Problem::error(
+                    ProblemSource::Schema,
+                    base,
+                    format!("required attribute {req:?} is missing"),
+                ));
             }
         }
         return out;
@@ -221,36 +236,52 @@ pub fn check_unschema(doc: &Value, version: &str, base: &str) -> Vec<Problem> {
         };
         let ok = match expect {
             "string" => val.is_string(),
-            "string array" => val.as_array().is_some_and(|a| a.iter().all(Value::is_string)),
+            "string array" => val
+                .as_array()
+                .is_some_and(|a| a.iter().all(Value::is_string)),
             "object" => val.is_object(),
-            _ => val.as_array().is_some_and(|a| a.iter().all(Value::is_object)),
+            _ => val
+                .as_array()
+                .is_some_and(|a| a.iter().all(Value::is_object)),
         };
         if !ok {
-            out.push(Problem::error(ProblemSource::Schema, ptr, format!("{k:?} must be {expect}")));
-        }
-    }
-    if let Some(Value::String(ts)) = m.get("created_at") {
-        if !looks_rfc3339(ts) {
-            out.push(Problem::warning(
+            out.push(Problem::error(
                 ProblemSource::Schema,
-                format!("{base}/created_at"),
-                format!("{ts:?} is not an RFC 3339 date-time"),
+                ptr,
+                format!("{k:?} must be {expect}"),
             ));
         }
+    }
+    if let Some(Value::String(ts)) = m.get("created_at")
+        && !looks_rfc3339(ts)
+    {
+        out.push(Problem::warning(
+            ProblemSource::Schema,
+            format!("{base}/created_at"),
+            format!("{ts:?} is not an RFC 3339 date-time"),
+        ));
     }
     for (key, kind, what) in [
         ("skills", Kind::Skills, "skill"),
         ("domains", Kind::Domains, "domain"),
         ("modules", Kind::Modules, "module"),
     ] {
-        let Some(tax) = taxonomy::get(kind, v) else { continue };
-        let Some(Value::Array(items)) = m.get(key) else { continue };
+        let Some(tax) = taxonomy::get(kind, v) else {
+            continue;
+        };
+        let Some(Value::Array(items)) = m.get(key) else {
+            continue;
+        };
         for (i, item) in items.iter().enumerate() {
             let ptr = format!("{base}/{key}/{i}");
             let name = item.get("name").and_then(Value::as_str);
             let id = item.get("id").and_then(Value::as_u64);
             if item.get("id").is_some_and(|x| !x.is_u64()) {
-                out.push(Problem::error(ProblemSource::Schema, format!("{ptr}/id"), "class id must be a non-negative integer"));
+                out.push(Problem::error(
+                    ProblemSource::Schema,
+                    format!("{ptr}/id"),
+                    "class id must be a non-negative integer",
+                ));
             }
             match (name, id) {
                 (None, None) => out.push(Problem::error(
@@ -264,21 +295,23 @@ pub fn check_unschema(doc: &Value, version: &str, base: &str) -> Vec<Problem> {
                     format!("unknown {what} {n:?}: no class of that name in OASF {v}"),
                 )),
                 (Some(n), Some(i)) if kind != Kind::Modules => {
-                    if let Some(Some(known)) = tax.id_of(n) {
-                        if known != i {
-                            out.push(Problem::error(
-                                ProblemSource::Schema,
-                                format!("{ptr}/id"),
-                                format!("{what} {n:?} has id {known} in OASF {v}, not {i}"),
-                            ));
-                        }
+                    if let Some(Some(known)) = tax.id_of(n)
+                        && known != i
+                    {
+                        out.push(Problem::error(
+                            ProblemSource::Schema,
+                            format!("{ptr}/id"),
+                            format!("{what} {n:?} has id {known} in OASF {v}, not {i}"),
+                        ));
                     }
                 }
-                (None, Some(i)) if kind != Kind::Modules && tax.name_of(i).is_none() => out.push(Problem::error(
-                    ProblemSource::Schema,
-                    format!("{ptr}/id"),
-                    format!("unknown {what} id {i}: no class has it in OASF {v}"),
-                )),
+                (None, Some(i)) if kind != Kind::Modules && tax.name_of(i).is_none() => {
+                    out.push(Problem::error(
+                        ProblemSource::Schema,
+                        format!("{ptr}/id"),
+                        format!("unknown {what} id {i}: no class has it in OASF {v}"),
+                    ))
+                }
                 (None, Some(_)) if kind != Kind::Modules => out.push(Problem::warning(
                     ProblemSource::Schema,
                     format!("{ptr}/name"),
@@ -348,9 +381,18 @@ pub fn read(doc: Value, version: &str, base: &str, problems: &mut Vec<Problem>) 
         for mut s in list {
             let (name, t) = if v031 {
                 let name = s.str("class_name").unwrap_or_default();
-                (name, TaxonomyRef { id: s.u64("class_uid"), name: None })
+                (
+                    name,
+                    TaxonomyRef {
+                        id: s.u64("class_uid"),
+                        name: None,
+                    },
+                )
             } else {
-                let t = TaxonomyRef { id: s.u64("id"), name: s.str("name") };
+                let t = TaxonomyRef {
+                    id: s.u64("id"),
+                    name: s.str("name"),
+                };
                 (t.name.clone().unwrap_or_default(), t)
             };
             s.finish(PREFIX, &mut rec.extensions);
@@ -363,7 +405,10 @@ pub fn read(doc: Value, version: &str, base: &str, problems: &mut Vec<Problem>) 
     }
     if let Some(list) = root.objs("domains") {
         for mut d in list {
-            rec.domains.push(TaxonomyRef { id: d.u64("id"), name: d.str("name") });
+            rec.domains.push(TaxonomyRef {
+                id: d.u64("id"),
+                name: d.str("name"),
+            });
             d.finish(PREFIX, &mut rec.extensions);
         }
     }
@@ -374,7 +419,9 @@ pub fn read(doc: Value, version: &str, base: &str, problems: &mut Vec<Problem>) 
 }
 
 fn derive_from_locators(locators: Option<&Value>, rec: &mut AgentRecord) {
-    let Some(Value::Array(list)) = locators else { return };
+    let Some(Value::Array(list)) = locators else {
+        return;
+    };
     for l in list {
         let t = l.get("type").and_then(Value::as_str).unwrap_or("");
         if t != "docker_image" && t != "container_image" {
@@ -395,7 +442,9 @@ fn derive_from_locators(locators: Option<&Value>, rec: &mut AgentRecord) {
 }
 
 fn derive_from_modules(modules: Option<&Value>, rec: &mut AgentRecord) {
-    let Some(Value::Array(list)) = modules else { return };
+    let Some(Value::Array(list)) = modules else {
+        return;
+    };
     for m in list {
         let name = m.get("name").and_then(Value::as_str).unwrap_or("");
         if name.ends_with("/a2a") {
@@ -408,7 +457,9 @@ fn derive_from_modules(modules: Option<&Value>, rec: &mut AgentRecord) {
                 for i in ifs {
                     urls.push((
                         i.get("url").and_then(Value::as_str).map(str::to_owned),
-                        i.get("protocolBinding").and_then(Value::as_str).map(str::to_owned),
+                        i.get("protocolBinding")
+                            .and_then(Value::as_str)
+                            .map(str::to_owned),
                     ));
                 }
             }
@@ -424,7 +475,10 @@ fn derive_from_modules(modules: Option<&Value>, rec: &mut AgentRecord) {
                 });
             }
         } else if name.ends_with("/mcp") {
-            let conns = m.get("data").and_then(|d| d.get("connections")).and_then(Value::as_array);
+            let conns = m
+                .get("data")
+                .and_then(|d| d.get("connections"))
+                .and_then(Value::as_array);
             let mut any = false;
             for c in conns.into_iter().flatten() {
                 any = true;
@@ -447,7 +501,11 @@ fn derive_from_modules(modules: Option<&Value>, rec: &mut AgentRecord) {
     }
 }
 
-pub fn write(rec: &AgentRecord, version: &str, warnings: &mut Vec<Problem>) -> Result<Value, String> {
+pub fn write(
+    rec: &AgentRecord,
+    version: &str,
+    warnings: &mut Vec<Problem>,
+) -> Result<Value, String> {
     check_write_version(version)?;
     let v = norm(version);
     let has_ext = |p: &str| rec.extensions.contains_key(&format!("{PREFIX}:{p}"));
@@ -508,21 +566,25 @@ pub fn write(rec: &AgentRecord, version: &str, warnings: &mut Vec<Problem>) -> R
     }
     root.set("skills", Value::Array(skills));
     root.arr("domains", common::taxonomy_out(&rec.domains));
-    if !has_ext("/locators") {
-        if let Some(image) = rec.runtime.as_ref().and_then(|r| r.image.clone()) {
-            let mut l = Out::new();
-            if v.starts_with("1.") {
-                l.set("type", "container_image");
-                l.set("urls", Value::Array(vec![Value::String(image)]));
-            } else {
-                l.set("type", "docker_image");
-                l.set("url", image);
-            }
-            root.arr("locators", vec![l.into_value()]);
+    if !has_ext("/locators")
+        && let Some(image) = rec.runtime.as_ref().and_then(|r| r.image.clone())
+    {
+        let mut l = Out::new();
+        if v.starts_with("1.") {
+            l.set("type", "container_image");
+            l.set("urls", Value::Array(vec![Value::String(image)]));
+        } else {
+            l.set("type", "docker_image");
+            l.set("url", image);
         }
+        root.arr("locators", vec![l.into_value()]);
     }
     if !has_ext("/modules") && !rec.protocols.is_empty() {
-        common::lost("protocols (OASF carries them in integration modules)", &format!("OASF {version}"), warnings);
+        common::lost(
+            "protocols (OASF carries them in integration modules)",
+            &format!("OASF {version}"),
+            warnings,
+        );
     }
     for (field, present) in [
         ("permissions", rec.permissions.is_some()),
@@ -530,7 +592,12 @@ pub fn write(rec: &AgentRecord, version: &str, warnings: &mut Vec<Problem>) -> R
         ("dependencies", !rec.dependencies.is_empty()),
         ("context", rec.context.is_some()),
         ("labels", !rec.labels.is_empty()),
-        ("publisher (beyond the organisation)", rec.publisher.as_ref().is_some_and(|p| p.domain.is_some() || p.contact.is_some() || p.url.is_some() || p.did.is_some())),
+        (
+            "publisher (beyond the organisation)",
+            rec.publisher.as_ref().is_some_and(|p| {
+                p.domain.is_some() || p.contact.is_some() || p.url.is_some() || p.did.is_some()
+            }),
+        ),
     ] {
         if present {
             common::lost(field, &format!("OASF {version}"), warnings);

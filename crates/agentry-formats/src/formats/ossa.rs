@@ -132,14 +132,16 @@ pub fn read(doc: Value, version: &str, base: &str, problems: &mut Vec<Problem>) 
         rec.annotations = md.string_map("annotations");
         if version == WHITEPAPER_V1 {
             // The whitepaper's metadata.digest names the artifact; the registry computes its own.
-            if let Some(d) = md.peek_str("digest") {
-                if d.parse::<agentry_types::Digest>().is_err() {
-                    problems.push(Problem::warning(
-                        ProblemSource::Semantic,
-                        md.child_ptr("digest"),
-                        format!("{d:?} is not a digest (algorithm:hex); the registry's own digest is used"),
-                    ));
-                }
+            if let Some(d) = md.peek_str("digest")
+                && d.parse::<agentry_types::Digest>().is_err()
+            {
+                problems.push(Problem::warning(
+                    ProblemSource::Semantic,
+                    md.child_ptr("digest"),
+                    format!(
+                        "{d:?} is not a digest (algorithm:hex); the registry's own digest is used"
+                    ),
+                ));
             }
         }
         check_name(&rec.identity.name, &md.child_ptr("name"), problems);
@@ -197,26 +199,24 @@ fn read_project_spec(spec: &mut Obj, rec: &mut AgentRecord) {
     // Capabilities are either plain names or objects with a name.
     let caps_ok = matches!(spec.peek("capabilities"), Some(Value::Array(a))
         if a.iter().all(|c| c.is_string() || c.get("name").is_some_and(Value::is_string)));
-    if caps_ok {
-        if let Some(Value::Array(items)) = spec.any("capabilities") {
-            let ptr = spec.child_ptr("capabilities");
-            for (i, item) in items.into_iter().enumerate() {
-                match item {
-                    Value::String(name) => rec.skills.push(Skill {
-                        name,
-                        ..Skill::default()
-                    }),
-                    other => {
-                        if let Some(mut o) = Obj::of(other, format!("{ptr}/{i}")) {
-                            rec.skills.push(Skill {
-                                name: o.str("name").unwrap_or_default(),
-                                description: o.str("description").unwrap_or_default(),
-                                input_schema: o.any("input_schema"),
-                                output_schema: o.any("output_schema"),
-                                ..Skill::default()
-                            });
-                            o.finish(PREFIX, &mut rec.extensions);
-                        }
+    if caps_ok && let Some(Value::Array(items)) = spec.any("capabilities") {
+        let ptr = spec.child_ptr("capabilities");
+        for (i, item) in items.into_iter().enumerate() {
+            match item {
+                Value::String(name) => rec.skills.push(Skill {
+                    name,
+                    ..Skill::default()
+                }),
+                other => {
+                    if let Some(mut o) = Obj::of(other, format!("{ptr}/{i}")) {
+                        rec.skills.push(Skill {
+                            name: o.str("name").unwrap_or_default(),
+                            description: o.str("description").unwrap_or_default(),
+                            input_schema: o.any("input_schema"),
+                            output_schema: o.any("output_schema"),
+                            ..Skill::default()
+                        });
+                        o.finish(PREFIX, &mut rec.extensions);
                     }
                 }
             }
@@ -234,7 +234,11 @@ fn read_project_spec(spec: &mut Obj, rec: &mut AgentRecord) {
     }
 }
 
-pub fn write(rec: &AgentRecord, version: &str, warnings: &mut Vec<Problem>) -> Result<Value, String> {
+pub fn write(
+    rec: &AgentRecord,
+    version: &str,
+    warnings: &mut Vec<Problem>,
+) -> Result<Value, String> {
     check_write_version(version)?;
     let mut root = Out::new();
     root.set("apiVersion", version);
@@ -282,10 +286,18 @@ pub fn write(rec: &AgentRecord, version: &str, warnings: &mut Vec<Problem>) -> R
     Ok(doc)
 }
 
-fn write_project_spec(rec: &AgentRecord, version: &str, kind: &str, spec: &mut Out, warnings: &mut Vec<Problem>) {
+fn write_project_spec(
+    rec: &AgentRecord,
+    version: &str,
+    kind: &str,
+    spec: &mut Out,
+    warnings: &mut Vec<Problem>,
+) {
     let has_ext = |p: &str| {
         let key = format!("{PREFIX}:{p}");
-        rec.extensions.keys().any(|k| k == &key || k.starts_with(&format!("{key}/")))
+        rec.extensions
+            .keys()
+            .any(|k| k == &key || k.starts_with(&format!("{key}/")))
     };
     if !rec.skills.is_empty() {
         let items = rec

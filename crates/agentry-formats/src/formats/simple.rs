@@ -18,7 +18,9 @@ pub fn schema_for(version: &str) -> Result<SchemaId, String> {
     if version == SIMPLE_V1 {
         Ok(SchemaId::SimpleJson)
     } else {
-        Err(format!("unsupported simple registry JSON version {version:?} (supported: {SIMPLE_V1})"))
+        Err(format!(
+            "unsupported simple registry JSON version {version:?} (supported: {SIMPLE_V1})"
+        ))
     }
 }
 
@@ -67,15 +69,27 @@ pub fn read(doc: Value, _version: &str, base: &str, problems: &mut Vec<Problem>)
     rec
 }
 
-pub fn write(rec: &AgentRecord, version: &str, warnings: &mut Vec<Problem>) -> Result<Value, String> {
+pub fn write(
+    rec: &AgentRecord,
+    version: &str,
+    warnings: &mut Vec<Problem>,
+) -> Result<Value, String> {
     check_write_version(version)?;
     let mut root = Out::new();
     root.set("agent_id", rec.identity.name.clone());
-    let endpoints: Vec<&String> = rec.protocols.iter().filter_map(|p| p.endpoint.as_ref()).collect();
+    let endpoints: Vec<&String> = rec
+        .protocols
+        .iter()
+        .filter_map(|p| p.endpoint.as_ref())
+        .collect();
     if let Some(first) = endpoints.first() {
         root.set("endpoint", (*first).clone());
         if endpoints.iter().any(|e| e != first) {
-            common::lost("protocols (endpoints after the first)", "simple registry JSON", warnings);
+            common::lost(
+                "protocols (endpoints after the first)",
+                "simple registry JSON",
+                warnings,
+            );
         }
     }
     root.set("description", rec.description.clone());
@@ -95,7 +109,12 @@ pub fn write(rec: &AgentRecord, version: &str, warnings: &mut Vec<Problem>) -> R
         ("identity.namespace", !rec.identity.namespace.is_empty()),
         ("identity.version", !rec.identity.version.is_empty()),
         ("identity.display_name", rec.identity.display_name.is_some()),
-        ("skills[].description/taxonomy", rec.skills.iter().any(|s| !s.description.is_empty() || !s.taxonomy.is_empty())),
+        (
+            "skills[].description/taxonomy",
+            rec.skills
+                .iter()
+                .any(|s| !s.description.is_empty() || !s.taxonomy.is_empty()),
+        ),
         ("publisher", rec.publisher.is_some()),
         ("domains", !rec.domains.is_empty()),
         ("runtime", rec.runtime.is_some()),
