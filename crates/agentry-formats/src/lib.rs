@@ -436,6 +436,21 @@ pub fn convert(
     })
 }
 
+/// The media type a description document should be pushed under: its format is detected and
+/// the document validated first (an OSSA manifest in JSON gets the `+json` twin). For
+/// `agentry push`, which accepts a description in any supported format.
+pub fn media_type_of_document(bytes: &[u8]) -> Result<&'static str, ValidationReport> {
+    let r = read_one(bytes, &ReadOptions::default())?;
+    let format = r.record.provenance.source_format;
+    let json = input::decode(bytes, &Limits::default())
+        .map(|t| t.trim_start().starts_with(['{', '[']))
+        .unwrap_or(false);
+    Ok(match format {
+        Format::Ossa if json => "application/vnd.ossa.manifest.v1+json",
+        f => media_type_for(f),
+    })
+}
+
 /// Registry coordinates of a pushed artifact. The repository's namespace and name are
 /// authoritative for the record's identity.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

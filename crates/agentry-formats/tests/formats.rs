@@ -405,6 +405,19 @@ fn multi_record_documents_report_each_record() {
 }
 
 #[test]
+fn push_media_type_follows_the_detected_format() {
+    use agentry_formats::media_type_of_document;
+    let ossa = media_type_of_document(WHITEPAPER.as_bytes()).unwrap_or_else(|r| panic!("{r}"));
+    assert_eq!(ossa, "application/vnd.ossa.manifest.v1+yaml");
+    let simple = json!({"agent_id": "a", "description": "d"}).to_string();
+    assert_eq!(
+        media_type_of_document(simple.as_bytes()).ok(),
+        Some(media_type_for(Format::Simple))
+    );
+    assert!(media_type_of_document(b"{\"agent_id\": 1}").is_err());
+}
+
+#[test]
 fn export_returns_the_original_bytes_for_its_own_format() {
     let r = one(WHITEPAPER.as_bytes());
     let same =

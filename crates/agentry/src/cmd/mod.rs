@@ -130,6 +130,8 @@ macro_rules! commands {
 commands! {
     /// List a registry's repositories, or a repository's tags.
     catalog => Catalog,
+    /// Convert an agent description to another format (OSSA, A2A, OASF, MCP, NANDA, simple).
+    convert => Convert,
     /// Delete a manifest (by tag or digest), or only a tag.
     delete => Delete,
     /// Show a manifest: layers, annotations, referrers.
@@ -146,6 +148,8 @@ commands! {
     serve => Serve,
     /// Tag a manifest, or copy it to another repository of the same registry.
     tag => Tag,
+    /// Check agent descriptions against their format's schema and semantic rules.
+    validate => Validate,
 }
 
 impl Command {
