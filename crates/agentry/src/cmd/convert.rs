@@ -36,7 +36,9 @@ pub struct Args {
 pub fn read_input(path: &Path) -> anyhow::Result<Vec<u8>> {
     if path == Path::new("-") {
         let mut buf = Vec::new();
-        std::io::stdin().read_to_end(&mut buf).context("reading stdin")?;
+        std::io::stdin()
+            .read_to_end(&mut buf)
+            .context("reading stdin")?;
         return Ok(buf);
     }
     std::fs::read(path).with_context(|| format!("reading {}", path.display()))
@@ -45,17 +47,26 @@ pub fn read_input(path: &Path) -> anyhow::Result<Vec<u8>> {
 pub async fn run(args: Args, global: &Global) -> anyhow::Result<ExitCode> {
     let bytes = read_input(&args.file)?;
     let opts = ReadOptions {
-        strictness: if args.lenient { Strictness::Lenient } else { Strictness::Strict },
+        strictness: if args.lenient {
+            Strictness::Lenient
+        } else {
+            Strictness::Strict
+        },
         ..ReadOptions::default()
     };
-    let converted = agentry_formats::convert(&bytes, &args.to, &opts)
-        .map_err(|report| Coded::new(Code::Failure, format!("{}: {report}", args.file.display())))?;
+    let converted = agentry_formats::convert(&bytes, &args.to, &opts).map_err(|report| {
+        Coded::new(Code::Failure, format!("{}: {report}", args.file.display()))
+    })?;
     let w = &converted.written;
     if let Some(out) = &args.output {
         std::fs::write(out, &w.text).with_context(|| format!("writing {}", out.display()))?;
     }
     if global.json {
-        let document = if args.output.is_none() { Some(&w.text) } else { None };
+        let document = if args.output.is_none() {
+            Some(&w.text)
+        } else {
+            None
+        };
         print_json(&serde_json::json!({
             "source": converted.source,
             "format": w.format,

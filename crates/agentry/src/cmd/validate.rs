@@ -32,7 +32,11 @@ struct FileReport {
 
 pub async fn run(args: Args, global: &Global) -> anyhow::Result<ExitCode> {
     let opts = ReadOptions {
-        strictness: if args.lenient { Strictness::Lenient } else { Strictness::Strict },
+        strictness: if args.lenient {
+            Strictness::Lenient
+        } else {
+            Strictness::Strict
+        },
         ..ReadOptions::default()
     };
     let mut out = Vec::new();
