@@ -360,6 +360,41 @@ impl Collector for KeyTopCollector {
         true
     }
 
+    /// With a bounded top-k and no need for every match, let the scorer skip documents that
+    /// cannot beat the current k-th score (block-max WAND), as tantivy's own `TopDocs` does.
+    fn collect_segment(
+        &self,
+        weight: &dyn tantivy::query::Weight,
+        segment_ord: u32,
+        reader: &SegmentReader,
+    ) -> tantivy::Result<<KeyTopSegment as SegmentCollector>::Fruit> {
+        let mut seg = self.for_segment(segment_ord, reader)?;
+        let alive = reader.alive_bitset();
+        if self.want_all || self.depth == 0 {
+            weight.for_each(reader, &mut |doc, score| {
+                if alive.is_none_or(|a| a.is_alive(doc)) {
+                    seg.collect(doc, score);
+                }
+            })?;
+        } else {
+            weight.for_each_pruning(Score::MIN, reader, &mut |doc, score| {
+                if alive.is_none_or(|a| a.is_alive(doc)) {
+                    seg.collect(doc, score);
+                }
+                if seg.timed_out {
+                    // Nothing can beat an infinite threshold: the scorer stops early.
+                    return Score::INFINITY;
+                }
+                if seg.heap.len() >= seg.depth {
+                    seg.heap.peek().map_or(Score::MIN, |h| h.0)
+                } else {
+                    Score::MIN
+                }
+            })?;
+        }
+        Ok(seg.harvest())
+    }
+
     fn merge_fruits(
         &self,
         fruits: Vec<(Vec<(f32, u32)>, Option<RoaringBitmap>, bool)>,
