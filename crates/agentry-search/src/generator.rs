@@ -44,20 +44,20 @@ impl Samples {
     /// Load from a `shared/data` directory; missing files leave the lists empty.
     pub fn load(data_dir: &Path) -> Samples {
         let mut s = Samples::default();
-        if let Ok(bytes) = std::fs::read(data_dir.join("mcp/seed/seed_2025_05_16.json")) {
-            if let Ok(serde_json::Value::Array(entries)) = serde_json::from_slice(&bytes) {
-                for e in entries {
-                    let name = e.get("name").and_then(|v| v.as_str()).unwrap_or_default();
-                    let desc = e
-                        .get("description")
-                        .and_then(|v| v.as_str())
-                        .unwrap_or_default();
-                    if !name.is_empty() && desc.len() > 15 {
-                        s.mcp.push(SampleText {
-                            name: name.rsplit('/').next().unwrap_or(name).to_owned(),
-                            description: desc.trim().to_owned(),
-                        });
-                    }
+        if let Ok(bytes) = std::fs::read(data_dir.join("mcp/seed/seed_2025_05_16.json"))
+            && let Ok(serde_json::Value::Array(entries)) = serde_json::from_slice(&bytes)
+        {
+            for e in entries {
+                let name = e.get("name").and_then(|v| v.as_str()).unwrap_or_default();
+                let desc = e
+                    .get("description")
+                    .and_then(|v| v.as_str())
+                    .unwrap_or_default();
+                if !name.is_empty() && desc.len() > 15 {
+                    s.mcp.push(SampleText {
+                        name: name.rsplit('/').next().unwrap_or(name).to_owned(),
+                        description: desc.trim().to_owned(),
+                    });
                 }
             }
         }
@@ -313,10 +313,10 @@ impl Generator {
             } else {
                 pool.choose(&mut fr).cloned()
             };
-            if let Some(c) = c {
-                if !classes.iter().any(|x| x.id == c.id) {
-                    classes.push(c);
-                }
+            if let Some(c) = c
+                && !classes.iter().any(|x| x.id == c.id)
+            {
+                classes.push(c);
             }
         }
         let mcp_sample = if !self.samples.mcp.is_empty() && fr.random_bool(0.3) {
@@ -338,7 +338,7 @@ impl Generator {
                 format!("{}-{suffix}", words.join("-"))
             }
         };
-        let name = if family % 7 == 0 || base_name.is_empty() {
+        let name = if family.is_multiple_of(7) || base_name.is_empty() {
             format!(
                 "{}{}",
                 if base_name.is_empty() {
@@ -385,14 +385,15 @@ impl Generator {
                 ..Skill::default()
             })
             .collect();
-        if !self.samples.a2a_skills.is_empty() && fr.random_bool(0.15) {
-            if let Some(s) = self.samples.a2a_skills.choose(&mut fr) {
-                skills.push(Skill {
-                    name: s.name.clone(),
-                    description: s.description.clone(),
-                    ..Skill::default()
-                });
-            }
+        if !self.samples.a2a_skills.is_empty()
+            && fr.random_bool(0.15)
+            && let Some(s) = self.samples.a2a_skills.choose(&mut fr)
+        {
+            skills.push(Skill {
+                name: s.name.clone(),
+                description: s.description.clone(),
+                ..Skill::default()
+            });
         }
         let mut protocols = Vec::new();
         for (kind, p) in [
@@ -622,10 +623,10 @@ impl Generator {
             }
         } else if roll < 0.3 {
             // prefix: cut the last word short
-            if let Some(w) = words.last_mut() {
-                if w.len() > 5 {
-                    w.truncate(w.len() - 2);
-                }
+            if let Some(w) = words.last_mut()
+                && w.len() > 5
+            {
+                w.truncate(w.len() - 2);
             }
         }
         words.join(" ")

@@ -265,11 +265,11 @@ impl SearchIndex {
                 }
             }
         };
-        if let Semantic::Ready { embedder, .. } = &semantic {
-            if meta.model_id.is_none() {
-                meta.model_id = Some(embedder.model_id().to_owned());
-                meta.dim = Some(embedder.dim());
-            }
+        if let Semantic::Ready { embedder, .. } = &semantic
+            && meta.model_id.is_none()
+        {
+            meta.model_id = Some(embedder.model_id().to_owned());
+            meta.dim = Some(embedder.dim());
         }
         write_meta(&dir, &meta)?;
 
@@ -285,22 +285,22 @@ impl SearchIndex {
                 let p: Payload = serde_json::from_slice(payload)
                     .map_err(|e| SearchError::Corrupt(format!("stored agent {key}: {e}")))?;
                 st.insert(key, &p.agent, &tax);
-                if let (Some(vx), Some(vb)) = (vectors, vec) {
-                    if !vx.contains(key) {
-                        pending.push((key, vector::decode_f16(vb)));
-                    }
+                if let (Some(vx), Some(vb)) = (vectors, vec)
+                    && !vx.contains(key)
+                {
+                    pending.push((key, vector::decode_f16(vb)));
                 }
                 Ok(())
             })?;
         }
         if let Semantic::Ready { vectors, .. } = &mut semantic {
             // Drop snapshot entries of agents removed since the snapshot.
-            if let Ok(bytes) = std::fs::read(dir.join("vectors.keys")) {
-                if let Ok(snap_keys) = RoaringBitmap::deserialize_from(&bytes[..]) {
-                    st.next_key = st.next_key.max(snap_keys.max().map_or(0, |m| m + 1));
-                    for k in &(snap_keys - &st.alive) {
-                        vectors.remove(k)?;
-                    }
+            if let Ok(bytes) = std::fs::read(dir.join("vectors.keys"))
+                && let Ok(snap_keys) = RoaringBitmap::deserialize_from(&bytes[..])
+            {
+                st.next_key = st.next_key.max(snap_keys.max().map_or(0, |m| m + 1));
+                for k in &(snap_keys - &st.alive) {
+                    vectors.remove(k)?;
                 }
             }
             let items: Vec<(u32, &[f32])> =
@@ -384,14 +384,14 @@ impl SearchIndex {
         if agents.is_empty() {
             return Ok(());
         }
-        if let Some(v) = &vectors {
-            if v.len() != agents.len() {
-                return Err(SearchError::Embed(format!(
-                    "{} vectors for {} agents",
-                    v.len(),
-                    agents.len()
-                )));
-            }
+        if let Some(v) = &vectors
+            && v.len() != agents.len()
+        {
+            return Err(SearchError::Embed(format!(
+                "{} vectors for {} agents",
+                v.len(),
+                agents.len()
+            )));
         }
         let _w = self.write.lock();
         // Assign keys; the same artifact pushed twice replaces its earlier entry.
@@ -791,14 +791,14 @@ impl SearchIndex {
     pub fn search(&self, q: &Query) -> SearchResult<SearchResponse> {
         let start = Instant::now();
         let fingerprint = q.fingerprint();
-        if let Some(c) = &q.cursor {
-            if c.fingerprint != fingerprint {
-                return Err(ParamError::new(
-                    "cursor",
-                    "belongs to a different query; repeat the query without it",
-                )
-                .into());
-            }
+        if let Some(c) = &q.cursor
+            && c.fingerprint != fingerprint
+        {
+            return Err(ParamError::new(
+                "cursor",
+                "belongs to a different query; repeat the query without it",
+            )
+            .into());
         }
         let limit = q.limit.clamp(1, MAX_LIMIT);
         let lexical = q.lexical_text();

@@ -144,10 +144,10 @@ pub(crate) fn terms_of(agent: &IndexedAgent, tax: &Taxonomies) -> Vec<String> {
         format!("tier:{}", agent.trust_tier),
         format!("pod:{}", agent.source_pod),
     ];
-    if let Some(d) = &r.identity.digest {
-        if *d != agent.manifest_digest {
-            t.push(format!("digest:{d}"));
-        }
+    if let Some(d) = &r.identity.digest
+        && *d != agent.manifest_digest
+    {
+        t.push(format!("digest:{d}"));
     }
     if let Some(cid) = &r.identity.oasf_cid {
         t.push(format!("cid:{cid}"));

@@ -267,7 +267,7 @@ impl TextIndex {
         depth: usize,
         want_all: bool,
         deadline: Option<Instant>,
-    ) -> SearchResult<(Vec<(f32, u32)>, Option<RoaringBitmap>)> {
+    ) -> SearchResult<TextHits> {
         let Some(query) = self.build_query(text)? else {
             return Ok((Vec::new(), want_all.then(RoaringBitmap::new)));
         };
@@ -302,6 +302,9 @@ impl TextIndex {
         walk(dir)
     }
 }
+
+/// Best (score, key) pairs, best first, and optionally every matching key.
+pub(crate) type TextHits = (Vec<(f32, u32)>, Option<RoaringBitmap>);
 
 /// Heap entry ordered so that the *worst* hit is on top (min-heap on score, then max key).
 #[derive(PartialEq)]
@@ -423,17 +426,17 @@ impl SegmentCollector for KeyTopSegment {
             return;
         }
         self.seen = self.seen.wrapping_add(1);
-        if self.seen % 4096 == 0 && self.deadline.is_some_and(|d| Instant::now() > d) {
+        if self.seen.is_multiple_of(4096) && self.deadline.is_some_and(|d| Instant::now() > d) {
             self.timed_out = true;
             return;
         }
         let Some(key) = self.keys.first(doc).and_then(|k| u32::try_from(k).ok()) else {
             return;
         };
-        if let Some(allow) = &self.allow {
-            if !allow.contains(key) {
-                return;
-            }
+        if let Some(allow) = &self.allow
+            && !allow.contains(key)
+        {
+            return;
         }
         if let Some(all) = &mut self.all {
             all.insert(key);
@@ -443,11 +446,11 @@ impl SegmentCollector for KeyTopSegment {
         }
         if self.heap.len() < self.depth {
             self.heap.push(Hit(score, key));
-        } else if let Some(worst) = self.heap.peek() {
-            if Hit(score, key) < *worst {
-                self.heap.pop();
-                self.heap.push(Hit(score, key));
-            }
+        } else if let Some(worst) = self.heap.peek()
+            && Hit(score, key) < *worst
+        {
+            self.heap.pop();
+            self.heap.push(Hit(score, key));
         }
     }
 

@@ -138,9 +138,7 @@ impl VectorIndex {
             return Ok(Vec::new());
         }
         let m = idx
-            .filtered_search(query, k, |key: u64| {
-                u32::try_from(key).is_ok_and(|k| allow(k))
-            })
+            .filtered_search(query, k, |key: u64| u32::try_from(key).is_ok_and(&allow))
             .map_err(verr)?;
         let mut out: Vec<(f32, u32)> = m
             .keys
