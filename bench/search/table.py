@@ -11,7 +11,7 @@ def load(name):
 sizes = sorted({int(p.stem.split("-")[-1]) for p in d.glob("*.json")})
 def lat(q, k):
     v = (q or {}).get(k, {}).get("latency") if q else None
-    return f"{v['p50_ms']:.2f} / {v['p99_ms']:.2f}" if v else "–"
+    return f"{v['p50_ms']:.3f} / {v['p99_ms']:.3f}" if v else "–"
 
 rows = [
     ("exact: name@latest (p50/p99 ms)", lambda n, q, s, i, si, pg: lat(q, "exact_name_latest")),
