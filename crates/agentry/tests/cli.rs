@@ -342,7 +342,8 @@ fn hostile_layer_titles_are_refused(backend: Backend) {
             let m = ImageManifest {
                 schema_version: 2,
                 media_type: Some(media::OCI_MANIFEST.into()),
-                artifact_type: Some(media::AGENT_ARTIFACT.into()),
+                // Not an agent artifact: agentry validates those; any registry stores this.
+                artifact_type: Some("application/vnd.example.hostile".into()),
                 config: Descriptor::new(media::OCI_EMPTY, d.clone(), 6),
                 layers: vec![first, layer],
                 subject: None,
