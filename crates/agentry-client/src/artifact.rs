@@ -436,7 +436,7 @@ fn tarball_blocking(root: &Path, out: &Path, skip: &BTreeSet<String>) -> Result<
         .into_iter()
         .filter_entry(|e| {
             let name = e.file_name().to_string_lossy();
-            !is_hidden(&name) && !(e.depth() == 1 && skip.contains(name.as_ref()))
+            !(is_hidden(&name) || (e.depth() == 1 && skip.contains(name.as_ref())))
         });
     for entry in walker {
         let entry = entry.map_err(|e| {
@@ -495,11 +495,12 @@ pub fn safe_title(title: &str) -> Result<&str> {
     }
 }
 
+/// Files to write (title, descriptor) and layers without a title.
+pub type FilePlan = (Vec<(String, Descriptor)>, Vec<Descriptor>);
+
 /// Check every layer title of a pulled manifest before anything is written: all safe, none
 /// repeated. Returns (title, descriptor) pairs; layers without a title are returned apart.
-pub fn plan_files(
-    manifest: &ImageManifest,
-) -> Result<(Vec<(String, Descriptor)>, Vec<Descriptor>)> {
+pub fn plan_files(manifest: &ImageManifest) -> Result<FilePlan> {
     let mut seen = BTreeSet::new();
     let mut files = Vec::new();
     let mut untitled = Vec::new();

@@ -515,8 +515,9 @@ impl Client {
             {
                 Ok(()) => break,
                 Err(e)
-                    if !restarted && matches!(e.oci_code(), Some("BLOB_UPLOAD_UNKNOWN"))
-                        || (!restarted && e.status() == Some(404)) =>
+                    if !restarted
+                        && (e.oci_code() == Some("BLOB_UPLOAD_UNKNOWN")
+                            || e.status() == Some(404)) =>
                 {
                     tracing::warn!(%digest, "upload session lost, restarting the upload");
                     restarted = true;
