@@ -1,0 +1,124 @@
+//! `GET /api/v1/trust/{digest}`: what this pod knows about an artifact's trust: where it is
+//! stored, that its content was digest-verified on upload, whether signatures refer to it,
+//! and the tier it was indexed with. (Signature verification and DNS anchors come with the
+//! trust engine; until then the tier is the one recorded at push.)
+
+use agentry_search::SearchItem;
+use agentry_types::{Digest, RepoName, TrustTier};
+use axum::Json;
+use axum::extract::{Path, State};
+use serde::Serialize;
+
+use super::ProblemResult;
+use super::{blocking, index};
+use crate::problem::Problem;
+use crate::state::AppState;
+
+/// Artifact types of signatures (cosign, Notary v2, Sigstore bundles).
+const SIGNATURE_TYPES: &[&str] = &[
+    "application/vnd.dev.cosign.artifact.sig.v1+json",
+    "application/vnd.cncf.notary.signature",
+    "application/vnd.dev.sigstore.bundle.v0.3+json",
+    "application/vnd.dev.sigstore.bundle+json;version=0.3",
+    "application/vnd.ossa.signature.v1+json",
+];
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct TrustLocation {
+    pub repository: String,
+    pub version: String,
+    #[schema(value_type = String)]
+    pub trust_tier: TrustTier,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SignatureRef {
+    pub repository: String,
+    pub digest: String,
+    pub artifact_type: String,
+}
+
+/// The trust state of one digest.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct TrustState {
+    pub digest: String,
+    /// Stored content is addressed by digest and was hashed on upload before it became visible.
+    pub digest_verified: bool,
+    pub signed: bool,
+    pub signatures: Vec<SignatureRef>,
+    /// Highest tier recorded for this digest.
+    #[schema(value_type = String)]
+    pub trust_tier: TrustTier,
+    pub locations: Vec<TrustLocation>,
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/trust/{digest}",
+    tag = "trust",
+    params(("digest" = String, Path, description = "Manifest digest (sha256:… or sha512:…)")),
+    responses(
+        (status = 200, description = "Trust state", body = TrustState),
+        (status = 400, description = "Not a digest", body = super::openapi::ProblemDoc, content_type = "application/problem+json"),
+        (status = 404, description = "No agent with this digest", body = super::openapi::ProblemDoc, content_type = "application/problem+json"),
+    )
+)]
+pub async fn trust(
+    State(state): State<AppState>,
+    Path(digest): Path<String>,
+) -> ProblemResult<Json<TrustState>> {
+    let digest: Digest = digest
+        .parse()
+        .map_err(|e: agentry_types::DigestError| Problem::bad_request("digest", e.to_string()))?;
+    let idx = index(&state)?;
+    let d = digest.clone();
+    let items: Vec<SearchItem> = blocking(move || Ok(idx.by_digest(&d))).await?;
+    if items.is_empty() {
+        return Err(Problem::not_found(format!("no agent with digest {digest}")));
+    }
+    let mut signatures = Vec::new();
+    for it in &items {
+        let repo = format!("{}/{}", it.namespace, it.name);
+        let Ok(repo_name) = RepoName::parse(repo.trim_start_matches('/')) else {
+            continue;
+        };
+        let refs = state
+            .meta
+            .referrers(&repo_name, &digest)
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, "referrers lookup failed");
+                Problem::internal("the server failed to answer; see its log")
+            })?;
+        for r in refs {
+            if let Some(at) = &r.artifact_type {
+                if SIGNATURE_TYPES.iter().any(|s| at.starts_with(s)) {
+                    signatures.push(SignatureRef {
+                        repository: repo_name.to_string(),
+                        digest: r.digest.to_string(),
+                        artifact_type: at.clone(),
+                    });
+                }
+            }
+        }
+    }
+    Ok(Json(TrustState {
+        digest: digest.to_string(),
+        digest_verified: true,
+        signed: !signatures.is_empty(),
+        signatures,
+        trust_tier: items.iter().map(|i| i.trust_tier).max().unwrap_or_default(),
+        locations: items
+            .iter()
+            .map(|i| TrustLocation {
+                repository: if i.namespace.is_empty() {
+                    i.name.clone()
+                } else {
+                    format!("{}/{}", i.namespace, i.name)
+                },
+                version: i.version.clone(),
+                trust_tier: i.trust_tier,
+            })
+            .collect(),
+    }))
+}
