@@ -59,7 +59,10 @@ impl GcSummary {
     }
 }
 
-pub async fn gc(State(state): State<AppState>, params: Result<Query<GcParams>, axum::extract::rejection::QueryRejection>) -> Response {
+pub async fn gc(
+    State(state): State<AppState>,
+    params: Result<Query<GcParams>, axum::extract::rejection::QueryRejection>,
+) -> Response {
     let Query(params) = match params {
         Ok(p) => p,
         Err(e) => {

@@ -16,11 +16,19 @@ pub async fn health() -> Response {
 pub async fn ready(State(state): State<AppState>) -> Response {
     let store_ok = state.meta.list_repositories(None, 1).await.is_ok();
     let ready = state.is_ready() && store_ok;
+    // Semantic search is reported, not required: a pod without the model still serves
+    // every other query kind.
+    let semantic = state
+        .search
+        .as_ref()
+        .map(|s| serde_json::to_value(s.semantic_status()).unwrap_or_default());
     let body = json!({
         "ready": ready,
         "checks": {
             "accepting": state.is_ready(),
             "metadata_store": if store_ok { "ok" } else { "failing" },
+            "discovery_index": if state.search.is_some() { "ok" } else { "absent" },
+            "semantic_search": semantic,
         }
     });
     let status = if ready {

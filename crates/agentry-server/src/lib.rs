@@ -8,11 +8,14 @@
 //! [`Server::start`] opens the stores under the data directory, spawns housekeeping (expiry of
 //! abandoned uploads) and serves until the shutdown signal, finishing in-flight requests.
 
+pub mod admin;
+pub mod api;
 pub mod auth;
 pub mod config;
 pub mod error;
 pub mod health;
 pub mod oci;
+pub mod problem;
 pub mod records;
 pub mod router;
 pub mod serve;

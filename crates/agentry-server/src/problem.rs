@@ -44,7 +44,11 @@ impl Problem {
     }
 
     pub fn internal(detail: impl Into<String>) -> Problem {
-        Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error", detail)
+        Problem::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Internal Server Error",
+            detail,
+        )
     }
 
     pub fn with_errors(mut self, errors: serde_json::Value) -> Problem {

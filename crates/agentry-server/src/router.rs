@@ -6,10 +6,10 @@ use axum::Router;
 use axum::extract::Request;
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::{any, get};
+use axum::routing::{any, get, post};
 
 use crate::state::AppState;
-use crate::{auth, health, oci};
+use crate::{admin, auth, health, oci};
 
 pub fn router(state: AppState) -> Router {
     Router::new()
@@ -18,6 +18,8 @@ pub fn router(state: AppState) -> Router {
         .route("/v2", any(oci::route))
         .route("/v2/", any(oci::route))
         .route("/v2/{*path}", any(oci::route))
+        .route("/api/v1/admin/gc", post(admin::gc))
+        .merge(crate::api::routes())
         .layer(middleware::from_fn_with_state(
             state.clone(),
             auth::require_auth,

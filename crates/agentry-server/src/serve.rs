@@ -38,7 +38,9 @@ impl Server {
             Some(p) => Some(Htpasswd::load(p).map_err(anyhow::Error::msg)?),
             None => None,
         };
-        let state = AppState::new(Arc::new(blobs), Arc::new(meta), config, auth);
+        let search = open_search_index(&config.data)?;
+        let state =
+            AppState::new(Arc::new(blobs), Arc::new(meta), config, auth).with_search(search);
         Ok(Server { state })
     }
 
@@ -150,9 +152,41 @@ impl BoundServer {
             }
         };
         housekeeping.abort();
+        if let Some(idx) = state.search.clone() {
+            // Snapshot the vector graph so the next start loads it instead of rebuilding it.
+            match tokio::task::spawn_blocking(move || idx.flush()).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => tracing::warn!(error = %e, "saving the vector index snapshot failed"),
+                Err(e) => tracing::warn!(error = %e, "vector snapshot task failed"),
+            }
+        }
         tracing::info!("agentry pod stopped");
         result
     }
+}
+
+/// Open the discovery index under `<data>/search`, with the local embedding model when it is
+/// installed (`agentry model fetch`); without it semantic search answers "unavailable".
+fn open_search_index(data: &std::path::Path) -> anyhow::Result<Arc<agentry_search::SearchIndex>> {
+    let model_dir = agentry_embed::default_model_dir(data);
+    let embedder: Option<Arc<dyn agentry_embed::Embedder>> =
+        match agentry_embed::MiniLmEmbedder::load(&model_dir) {
+            Ok(m) => Some(Arc::new(m)),
+            Err(e) => {
+                tracing::warn!(error = %e, "semantic search unavailable");
+                None
+            }
+        };
+    let dir = agentry_search::index_dir(data);
+    let idx = agentry_search::SearchIndex::open(
+        &dir,
+        agentry_search::IndexOptions {
+            embedder,
+            writer_memory: 0,
+        },
+    )
+    .with_context(|| format!("cannot open the discovery index in {}", dir.display()))?;
+    Ok(Arc::new(idx))
 }
 
 /// Periodic maintenance: expire abandoned upload sessions.

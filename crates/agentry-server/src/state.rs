@@ -15,6 +15,8 @@ pub struct AppState {
     pub meta: Arc<dyn MetadataStore>,
     pub config: Arc<ServeConfig>,
     pub auth: Option<Arc<Htpasswd>>,
+    /// The discovery index (`<data>/search`); `None` in pods built without one (some tests).
+    pub search: Option<Arc<agentry_search::SearchIndex>>,
     ready: Arc<AtomicBool>,
 }
 
@@ -30,8 +32,15 @@ impl AppState {
             meta,
             config: Arc::new(config),
             auth: auth.map(Arc::new),
+            search: None,
             ready: Arc::new(AtomicBool::new(false)),
         }
+    }
+
+    /// Attach the discovery index.
+    pub fn with_search(mut self, index: Arc<agentry_search::SearchIndex>) -> AppState {
+        self.search = Some(index);
+        self
     }
 
     /// Whether the pod accepts traffic (false while starting and once shutdown began).

@@ -873,8 +873,6 @@ async fn hostile_names_and_references_are_refused_with_400() {
         "/v2//abs/tags/list",
         "/v2/UPPER/tags/list",
         "/v2/a..b/tags/list",
-        "/v2/a/b/manifests/..",
-        "/v2/a/b/manifests/-bad",
         long.as_str(),
     ] {
         let (status, body) = pod.raw("GET", path).await;
@@ -890,6 +888,15 @@ async fn hostile_names_and_references_are_refused_with_400() {
         .put_manifest("a/b", &format!("t{}", "x".repeat(200)), OCI_MANIFEST, b"{}")
         .await;
     assert_eq!(r.status(), 400);
+    // A reference that is not a valid tag: refused on PUT, merely unknown on reads.
+    for bad in ["..", "-bad", ".INVALID_MANIFEST_NAME"] {
+        let (status, _) = pod.raw("PUT", &format!("/v2/a/b/manifests/{bad}")).await;
+        assert_eq!(status, 400, "PUT {bad}");
+        for method in ["GET", "HEAD", "DELETE"] {
+            let (status, _) = pod.raw(method, &format!("/v2/a/b/manifests/{bad}")).await;
+            assert_eq!(status, 404, "{method} {bad}");
+        }
+    }
     pod.stop().await;
 }
 

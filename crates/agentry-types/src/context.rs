@@ -142,6 +142,11 @@ mod tests {
         // 8K runtime: required alone is 50% of the window.
         let small = spec.budget_for(8_000);
         assert!(!small.fits());
-        assert!(small.violations.iter().any(|v| v.contains("required_tokens")));
+        assert!(
+            small
+                .violations
+                .iter()
+                .any(|v| v.contains("required_tokens"))
+        );
     }
 }

@@ -100,7 +100,9 @@ impl FromStr for Digest {
             }
         };
         let ok = hex.len() == algorithm.hex_len()
-            && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+            && hex
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
         if !ok {
             return Err(DigestError::InvalidHex {
                 algorithm: algorithm.as_str(),
@@ -189,7 +191,11 @@ mod tests {
         assert!("sha256:ABC".parse::<Digest>().is_err());
         let upper = Digest::sha256(b"a").hex().to_uppercase();
         assert!(format!("sha256:{upper}").parse::<Digest>().is_err());
-        assert!(format!("sha256:{}/../x", &Digest::sha256(b"a").hex()[..58]).parse::<Digest>().is_err());
+        assert!(
+            format!("sha256:{}/../x", &Digest::sha256(b"a").hex()[..58])
+                .parse::<Digest>()
+                .is_err()
+        );
         assert!(d.verifies(b"x"));
         assert!(!d.verifies(b"y"));
     }

@@ -296,7 +296,13 @@ mod tests {
 
     #[test]
     fn names_follow_the_spec_grammar() {
-        for ok in ["a", "acme/agent", "a.b_c__d---e/f0", "x/y/z", "library/ubuntu"] {
+        for ok in [
+            "a",
+            "acme/agent",
+            "a.b_c__d---e/f0",
+            "x/y/z",
+            "library/ubuntu",
+        ] {
             assert!(RepoName::parse(ok).is_ok(), "{ok}");
         }
         for bad in [

@@ -45,7 +45,8 @@ async fn wait_ready(client: &reqwest::Client, url: &str) {
 
 /// Deterministic pseudo-random bytes (xorshift), distinct per (task, i).
 fn payload(task: u64, i: u64, len: usize) -> Vec<u8> {
-    let mut x = (task + 1) * 0x9E37_79B9_7F4A_7C15 ^ (i + 1) * 0xBF58_476D_1CE4_E5B9;
+    let mut x = (task + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        ^ (i + 1).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     (0..len)
         .map(|_| {
             x ^= x << 13;
@@ -85,12 +86,25 @@ async fn worker(client: reqwest::Client, url: String, task: u64, ledger: Arc<Mut
         if r.status() != 201 {
             return;
         }
-        ledger.lock().expect("ledger").blobs.push((repo.clone(), cd.clone(), config.clone()));
+        ledger
+            .lock()
+            .expect("ledger")
+            .blobs
+            .push((repo.clone(), cd.clone(), config.clone()));
 
-        let Ok(r) = client.post(format!("{url}/v2/{repo}/blobs/uploads/")).send().await else {
+        let Ok(r) = client
+            .post(format!("{url}/v2/{repo}/blobs/uploads/"))
+            .send()
+            .await
+        else {
             return;
         };
-        let Some(loc) = r.headers().get("location").and_then(|v| v.to_str().ok()).map(str::to_owned) else {
+        let Some(loc) = r
+            .headers()
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+        else {
             return;
         };
         let Ok(r) = client
@@ -102,7 +116,12 @@ async fn worker(client: reqwest::Client, url: String, task: u64, ledger: Arc<Mut
         else {
             return;
         };
-        let Some(loc) = r.headers().get("location").and_then(|v| v.to_str().ok()).map(str::to_owned) else {
+        let Some(loc) = r
+            .headers()
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+        else {
             return;
         };
         let Ok(r) = client.put(format!("{url}{loc}?digest={ld}")).send().await else {
@@ -111,7 +130,11 @@ async fn worker(client: reqwest::Client, url: String, task: u64, ledger: Arc<Mut
         if r.status() != 201 {
             return;
         }
-        ledger.lock().expect("ledger").blobs.push((repo.clone(), ld.clone(), layer.clone()));
+        ledger
+            .lock()
+            .expect("ledger")
+            .blobs
+            .push((repo.clone(), ld.clone(), layer.clone()));
 
         let manifest = serde_json::to_vec(&serde_json::json!({
             "schemaVersion": 2,
@@ -123,7 +146,11 @@ async fn worker(client: reqwest::Client, url: String, task: u64, ledger: Arc<Mut
         .expect("json");
         let md = Digest::sha256(&manifest);
         let tag = format!("v{i}");
-        ledger.lock().expect("ledger").tags_attempted.insert((repo.clone(), tag.clone()));
+        ledger
+            .lock()
+            .expect("ledger")
+            .tags_attempted
+            .insert((repo.clone(), tag.clone()));
         let Ok(r) = client
             .put(format!("{url}/v2/{repo}/manifests/{tag}"))
             .header("content-type", "application/vnd.oci.image.manifest.v1+json")
@@ -136,7 +163,11 @@ async fn worker(client: reqwest::Client, url: String, task: u64, ledger: Arc<Mut
         if r.status() != 201 {
             return;
         }
-        ledger.lock().expect("ledger").tags_acked.insert((repo.clone(), tag), md);
+        ledger
+            .lock()
+            .expect("ledger")
+            .tags_acked
+            .insert((repo.clone(), tag), md);
     }
 }
 
@@ -175,28 +206,51 @@ async fn acknowledged_writes_survive_sigkill() {
         .expect("workers done")
         .into_inner()
         .expect("ledger");
-    assert!(!ledger.tags_acked.is_empty(), "no acknowledged manifests before the kill");
+    assert!(
+        !ledger.tags_acked.is_empty(),
+        "no acknowledged manifests before the kill"
+    );
 
     let mut child = start(&data, port);
     wait_ready(&client, &url).await;
 
     // 1. Every acknowledged blob is there, byte for byte.
     for (repo, d, bytes) in &ledger.blobs {
-        let r = client.get(format!("{url}/v2/{repo}/blobs/{d}")).send().await.expect("get blob");
+        let r = client
+            .get(format!("{url}/v2/{repo}/blobs/{d}"))
+            .send()
+            .await
+            .expect("get blob");
         assert_eq!(r.status(), 200, "acknowledged blob {d} in {repo} lost");
-        assert_eq!(&r.bytes().await.expect("body")[..], &bytes[..], "blob {d} corrupted");
+        assert_eq!(
+            &r.bytes().await.expect("body")[..],
+            &bytes[..],
+            "blob {d} corrupted"
+        );
     }
     // 2. Every acknowledged tag points at its manifest.
     for ((repo, tag), md) in &ledger.tags_acked {
-        let r = client.get(format!("{url}/v2/{repo}/manifests/{tag}")).send().await.expect("get");
+        let r = client
+            .get(format!("{url}/v2/{repo}/manifests/{tag}"))
+            .send()
+            .await
+            .expect("get");
         assert_eq!(r.status(), 200, "acknowledged tag {repo}:{tag} lost");
         let body = r.bytes().await.expect("body");
-        assert_eq!(&Digest::sha256(&body), md, "tag {repo}:{tag} points elsewhere");
+        assert_eq!(
+            &Digest::sha256(&body),
+            md,
+            "tag {repo}:{tag} points elsewhere"
+        );
     }
     // 3. Every visible tag was at least sent, and its manifest and blobs are complete.
     for t in 0..8 {
         let repo = format!("crash/t{t}");
-        let r = client.get(format!("{url}/v2/{repo}/tags/list")).send().await.expect("tags");
+        let r = client
+            .get(format!("{url}/v2/{repo}/tags/list"))
+            .send()
+            .await
+            .expect("tags");
         if r.status() == 404 {
             continue;
         }
@@ -207,15 +261,31 @@ async fn acknowledged_writes_survive_sigkill() {
                 ledger.tags_attempted.contains(&(repo.clone(), tag.clone())),
                 "{repo}:{tag} visible but never sent"
             );
-            let r = client.get(format!("{url}/v2/{repo}/manifests/{tag}")).send().await.expect("get");
+            let r = client
+                .get(format!("{url}/v2/{repo}/manifests/{tag}"))
+                .send()
+                .await
+                .expect("get");
             assert_eq!(r.status(), 200);
             let m: serde_json::Value = r.json().await.expect("manifest json");
             let mut descs = vec![m["config"].clone()];
             descs.extend(m["layers"].as_array().cloned().unwrap_or_default());
             for d in descs {
-                let digest: Digest = d["digest"].as_str().expect("digest").parse().expect("valid");
-                let r = client.get(format!("{url}/v2/{repo}/blobs/{digest}")).send().await.expect("blob");
-                assert_eq!(r.status(), 200, "{repo}:{tag} references missing blob {digest}");
+                let digest: Digest = d["digest"]
+                    .as_str()
+                    .expect("digest")
+                    .parse()
+                    .expect("valid");
+                let r = client
+                    .get(format!("{url}/v2/{repo}/blobs/{digest}"))
+                    .send()
+                    .await
+                    .expect("blob");
+                assert_eq!(
+                    r.status(),
+                    200,
+                    "{repo}:{tag} references missing blob {digest}"
+                );
                 let body = r.bytes().await.expect("body");
                 assert_eq!(Digest::sha256(&body), digest, "blob {digest} corrupted");
             }

@@ -35,8 +35,9 @@ pub(crate) fn upload_range(size: u64) -> String {
     format!("0-{}", size.saturating_sub(1))
 }
 
-/// Decoded query parameters (`application/x-www-form-urlencoded`). Unknown parameters are
-/// ignored, as HTTP APIs customarily do.
+/// Decoded query parameters (RFC 3986 percent-decoding). A `+` stays a `+`: media types such
+/// as `application/spdx+json` are sent unencoded by clients, and no value here can contain a
+/// space. Unknown parameters are ignored, as HTTP APIs customarily do.
 pub(crate) fn query_pairs(uri: &Uri) -> Vec<(String, String)> {
     let Some(q) = uri.query() else {
         return Vec::new();
@@ -60,7 +61,6 @@ fn decode(s: &str) -> String {
     let mut i = 0;
     while i < bytes.len() {
         match bytes[i] {
-            b'+' => out.push(b' '),
             b'%' if i + 2 < bytes.len() => {
                 let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
                 match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {

@@ -44,6 +44,9 @@ pub(crate) enum Target {
     Uploads(RepoName),
     Upload(RepoName, UploadId),
     Referrers(RepoName, Digest),
+    /// A manifest path whose reference is not a valid tag: refused on PUT (400), but for
+    /// reads and deletes simply unknown (404), as the conformance suite expects.
+    BadTag(RepoName, agentry_types::NameError),
 }
 
 /// Parse the path after `/v2/`.
@@ -85,7 +88,14 @@ pub(crate) fn parse_target(path: &str) -> ApiResult<Target> {
     if n >= 2 {
         let last = segs[n - 1];
         match segs[n - 2] {
-            "manifests" => return Ok(Target::Manifest(name(n - 2)?, ManifestRef::parse(last)?)),
+            "manifests" => {
+                let repo = name(n - 2)?;
+                return match ManifestRef::parse(last) {
+                    Ok(r) => Ok(Target::Manifest(repo, r)),
+                    Err(e @ agentry_types::NameError::InvalidTag(_)) => Ok(Target::BadTag(repo, e)),
+                    Err(e) => Err(e.into()),
+                };
+            }
             "blobs" if last == "uploads" => return Ok(Target::Uploads(name(n - 2)?)),
             "blobs" => return Ok(Target::Blob(name(n - 2)?, last.parse()?)),
             "referrers" => return Ok(Target::Referrers(name(n - 2)?, last.parse()?)),
@@ -146,6 +156,13 @@ async fn dispatch(state: AppState, req: Request) -> ApiResult<Response> {
         (Target::Upload(repo, id), &Method::PUT) => upload_put::put(&state, repo, id, req).await,
         (Target::Upload(repo, id), &Method::DELETE) => {
             upload_cancel::delete(&state, repo, id).await
+        }
+        (Target::BadTag(_, e), &Method::PUT) => Err(e.into()),
+        (Target::BadTag(repo, _), &Method::GET | &Method::HEAD | &Method::DELETE) => {
+            Err(ApiError::new(
+                OciErrorCode::ManifestUnknown,
+                format!("no manifest with that reference in {repo}"),
+            ))
         }
         (Target::Referrers(repo, d), &Method::GET) => {
             referrers::get(&state, repo, d, req.uri()).await

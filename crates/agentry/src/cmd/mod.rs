@@ -140,10 +140,16 @@ commands! {
     login => Login,
     /// Forget the credentials stored for a registry.
     logout => Logout,
+    /// Fetch or check the local embedding model for semantic search (all-MiniLM-L6-v2).
+    model => Model,
     /// Download an agent artifact; every layer verified, written under its title.
     pull => Pull,
     /// Pack an agent folder (or one description file) and push it.
     push => Push,
+    /// Rebuild the discovery index from the stored records (pod stopped), with a progress bar.
+    reindex => Reindex,
+    /// Find agents by words, meaning, capability and filters.
+    search => Search,
     /// Run a registry pod (OCI /v2/, discovery /api/v1/, /health, /ready).
     serve => Serve,
     /// Tag a manifest, or copy it to another repository of the same registry.

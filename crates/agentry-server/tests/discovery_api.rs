@@ -1,0 +1,307 @@
+//! The discovery API over real HTTP: agents pushed through `/v2/` are findable by name, version
+//! range, skill and words as soon as the push returns; bad parameters answer problem+json
+//! naming the parameter; the OpenAPI document is served.
+
+mod common;
+
+use agentry_types::{AGENT_ARTIFACT_TYPE, Digest};
+use common::{OCI_MANIFEST, Pod};
+use serde_json::{Value, json};
+
+const A2A_CARD: &str = "application/vnd.a2a.card.v1+json";
+
+fn card(name: &str, version: &str, description: &str, skill: (&str, &str, &str)) -> Vec<u8> {
+    serde_json::to_vec(&json!({
+        "protocolVersion": "0.3.0",
+        "name": name,
+        "description": description,
+        "url": "http://localhost:10000/",
+        "version": version,
+        "capabilities": {"streaming": false},
+        "defaultInputModes": ["text/plain"],
+        "defaultOutputModes": ["text/plain"],
+        "skills": [{"id": skill.0, "name": skill.1, "description": skill.2, "tags": [skill.0]}]
+    }))
+    .unwrap_or_default()
+}
+
+/// Push an agent artifact (one A2A card layer) to `repo:tag`; returns the manifest digest.
+async fn push_agent(pod: &Pod, repo: &str, tag: &str, card: &[u8]) -> Digest {
+    let config = b"{}";
+    let cd = pod.push_blob(repo, config).await;
+    let ld = pod.push_blob(repo, card).await;
+    let m = serde_json::to_vec(&json!({
+        "schemaVersion": 2,
+        "mediaType": OCI_MANIFEST,
+        "artifactType": AGENT_ARTIFACT_TYPE,
+        "config": {"mediaType": "application/vnd.oci.empty.v1+json", "digest": cd.to_string(), "size": config.len()},
+        "layers": [{"mediaType": A2A_CARD, "digest": ld.to_string(), "size": card.len(),
+                    "annotations": {"org.opencontainers.image.title": "agent-card.json"}}],
+    }))
+    .unwrap_or_default();
+    let r = pod.put_manifest(repo, tag, OCI_MANIFEST, &m).await;
+    let status = r.status();
+    assert_eq!(
+        status,
+        201,
+        "push {repo}:{tag}: {}",
+        r.text().await.unwrap_or_default()
+    );
+    Digest::sha256(&m)
+}
+
+async fn get(pod: &Pod, path: &str) -> (u16, String, Value) {
+    let r = pod
+        .client
+        .get(pod.u(path))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let status = r.status().as_u16();
+    let ct = r
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    let body: Value = r.json().await.unwrap_or_default();
+    (status, ct, body)
+}
+
+fn names(v: &Value) -> Vec<String> {
+    v["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|i| {
+            format!(
+                "{}/{}@{}",
+                i["namespace"].as_str().unwrap_or(""),
+                i["name"].as_str().unwrap_or(""),
+                i["version"].as_str().unwrap_or("")
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn pushed_agents_are_findable_every_way() {
+    let pod = Pod::start().await;
+    let fx = (
+        "currency_exchange",
+        "Currency exchange",
+        "Converts amounts between currencies using daily exchange rates.",
+    );
+    push_agent(
+        &pod,
+        "acme/currency-agent",
+        "1.0.0",
+        &card(
+            "currency-agent",
+            "1.0.0",
+            "Helps with currency conversion for travellers.",
+            fx,
+        ),
+    )
+    .await;
+    let d12 = push_agent(
+        &pod,
+        "acme/currency-agent",
+        "1.2.0",
+        &card(
+            "currency-agent",
+            "1.2.0",
+            "Helps with currency conversion for travellers and shops.",
+            fx,
+        ),
+    )
+    .await;
+    push_agent(
+        &pod,
+        "acme/currency-agent",
+        "2.0.0-rc.1",
+        &card("currency-agent", "2.0.0-rc.1", "Next currency agent.", fx),
+    )
+    .await;
+    push_agent(
+        &pod,
+        "globex/trip-planner",
+        "0.4.0",
+        &card(
+            "trip-planner",
+            "0.4.0",
+            "Plans multi-city itineraries with flights and hotels.",
+            (
+                "itinerary",
+                "Itinerary planning",
+                "Builds day-by-day travel plans.",
+            ),
+        ),
+    )
+    .await;
+
+    // words, with a typo and a prefix
+    let (s, ct, v) = get(&pod, "/api/v1/agents?q=itineraries").await;
+    assert_eq!((s, ct.as_str()), (200, "application/json"));
+    assert_eq!(
+        names(&v).first().map(String::as_str),
+        Some("globex/trip-planner@0.4.0"),
+        "{v}"
+    );
+    assert!(v.get("next_cursor").is_some() && v.get("facets").is_some());
+    let item = &v["items"][0];
+    for k in [
+        "id",
+        "name",
+        "namespace",
+        "version",
+        "digest",
+        "description",
+        "capabilities",
+        "protocols",
+        "trust_tier",
+        "score",
+        "source_pod",
+    ] {
+        assert!(item.get(k).is_some(), "item lacks {k}: {item}");
+    }
+    let (_, _, v) = get(&pod, "/api/v1/agents?q=curency").await;
+    assert!(
+        names(&v)
+            .iter()
+            .all(|n| n.starts_with("acme/currency-agent"))
+            && !names(&v).is_empty(),
+        "{v}"
+    );
+    let (_, _, v) = get(&pod, "/api/v1/agents?q=itiner").await;
+    assert_eq!(
+        names(&v).first().map(String::as_str),
+        Some("globex/trip-planner@0.4.0")
+    );
+    // skill
+    let (_, _, v) = get(&pod, "/api/v1/agents?capability=currency_exchange").await;
+    assert_eq!(names(&v).len(), 3, "{v}");
+    // protocol filter and facets
+    let (_, _, v) = get(&pod, "/api/v1/agents?protocol=a2a&facets=true").await;
+    assert_eq!(names(&v).len(), 4);
+    assert!(
+        v["facets"]["namespace"]
+            .as_array()
+            .is_some_and(|a| !a.is_empty())
+    );
+
+    // by name: latest skips the pre-release; a range; an exact version; pre-release on request
+    let (s, _, v) = get(&pod, "/api/v1/agents/acme/currency-agent").await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["version"], "1.2.0");
+    assert_eq!(v["digest"], d12.to_string());
+    assert_eq!(v["record"]["identity"]["name"], "currency-agent", "{v}");
+    assert_eq!(v["versions"].as_array().map(Vec::len), Some(3));
+    let (_, _, v) = get(&pod, "/api/v1/agents/acme/currency-agent@~1.0").await;
+    assert_eq!(v["version"], "1.0.0");
+    let (_, _, v) = get(&pod, "/api/v1/agents/acme/currency-agent/1.2.0").await;
+    assert_eq!(v["version"], "1.2.0");
+    let (_, _, v) = get(
+        &pod,
+        "/api/v1/agents/acme/currency-agent@latest?prerelease=true",
+    )
+    .await;
+    assert_eq!(v["version"], "2.0.0-rc.1");
+    let (s, ct, _) = get(&pod, "/api/v1/agents/acme/currency-agent@^3").await;
+    assert_eq!((s, ct.as_str()), (404, "application/problem+json"));
+    let (s, _, _) = get(&pod, "/api/v1/agents/nobody/here").await;
+    assert_eq!(s, 404);
+
+    // bad parameters: 400 problem+json naming the parameter
+    for (path, param) in [
+        ("/api/v1/agents?limit=lots", "limit"),
+        ("/api/v1/agents?min_trust=gold", "min_trust"),
+        ("/api/v1/agents?bogus=1", "bogus"),
+        ("/api/v1/agents?max_input_tokens=-1", "max_input_tokens"),
+        ("/api/v1/agents/acme/currency-agent@^x.y", "range"),
+        ("/api/v1/capabilities?taxonomy=9", "taxonomy"),
+        ("/api/v1/trust/sha256:nothex", "digest"),
+    ] {
+        let (s, ct, v) = get(&pod, path).await;
+        assert_eq!(
+            (s, ct.as_str()),
+            (400, "application/problem+json"),
+            "{path}: {v}"
+        );
+        assert_eq!(v["parameter"], param, "{path}: {v}");
+    }
+    // no model in this pod: semantic search says so instead of answering with noise
+    let (s, ct, v) = get(&pod, "/api/v1/agents?semantic=swap%20money%20abroad").await;
+    assert_eq!((s, ct.as_str()), (503, "application/problem+json"));
+    assert!(
+        v["detail"].as_str().unwrap_or("").contains("semantic"),
+        "{v}"
+    );
+    let (_, _, ready) = get(&pod, "/ready").await;
+    assert_eq!(
+        ready["checks"]["semantic_search"]["status"], "unavailable",
+        "{ready}"
+    );
+
+    // match with reasons
+    let r = pod
+        .client
+        .post(pod.u("/api/v1/agents/match"))
+        .json(&json!({"capabilities": {"any": ["currency_exchange", "itinerary"]}, "protocols": ["a2a"], "limit": 5}))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), 200);
+    let v: Value = r.json().await.unwrap_or_default();
+    assert!(!names(&v).is_empty());
+    assert!(
+        v["items"][0]["why"]
+            .as_array()
+            .is_some_and(|w| !w.is_empty()),
+        "{v}"
+    );
+    let r = pod
+        .client
+        .post(pod.u("/api/v1/agents/match"))
+        .json(&json!({"capabilitiez": []}))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), 400);
+
+    // capabilities browse, trust, OpenAPI
+    let (s, _, v) = get(&pod, "/api/v1/capabilities").await;
+    assert_eq!(s, 200);
+    assert_eq!(v["taxonomy"], "1.1.0");
+    let (s, _, v) = get(&pod, &format!("/api/v1/trust/{d12}")).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["digest_verified"], true);
+    assert_eq!(v["locations"][0]["repository"], "acme/currency-agent");
+    let (s, _, v) = get(&pod, "/api/v1/openapi.json").await;
+    assert_eq!(s, 200);
+    assert!(
+        v["openapi"].as_str().unwrap_or("").starts_with("3.1"),
+        "{}",
+        v["openapi"]
+    );
+    for p in [
+        "/api/v1/agents",
+        "/api/v1/agents/match",
+        "/api/v1/capabilities",
+        "/api/v1/trust/{digest}",
+    ] {
+        assert!(v["paths"].get(p).is_some(), "openapi lacks {p}");
+    }
+
+    // delete: gone from the index when the delete returns
+    let r = pod
+        .client
+        .delete(pod.u(&format!("/v2/acme/currency-agent/manifests/{d12}")))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.status(), 202);
+    let (_, _, v) = get(&pod, "/api/v1/agents/acme/currency-agent").await;
+    assert_eq!(v["version"], "1.0.0", "{v}");
+    pod.stop().await;
+}
