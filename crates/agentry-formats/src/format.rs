@@ -67,6 +67,15 @@ impl FromStr for Target {
     }
 }
 
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.version {
+            Some(v) => write!(f, "{}@{v}", self.format.as_str()),
+            None => f.write_str(self.format.as_str()),
+        }
+    }
+}
+
 /// Media type of the whitepaper's capabilities layer (skill schemas), merged into the record.
 pub const CAPABILITIES_MEDIA_TYPE: &str = "application/vnd.ossa.capabilities.v1+json";
 

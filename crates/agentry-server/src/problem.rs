@@ -8,8 +8,8 @@ use serde::Serialize;
 #[derive(Debug, Clone, Serialize)]
 pub struct Problem {
     #[serde(rename = "type")]
-    pub kind: String,
-    pub title: String,
+    pub kind: &'static str,
+    pub title: &'static str,
     pub status: u16,
     pub detail: String,
     /// The request parameter or body field at fault, when there is one.
@@ -17,14 +17,14 @@ pub struct Problem {
     pub parameter: Option<String>,
     /// Further structured information (for example a list of validation errors).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub errors: Option<serde_json::Value>,
+    pub errors: Option<Box<serde_json::Value>>,
 }
 
 impl Problem {
-    pub fn new(status: StatusCode, title: &str, detail: impl Into<String>) -> Problem {
+    pub fn new(status: StatusCode, title: &'static str, detail: impl Into<String>) -> Problem {
         Problem {
-            kind: "about:blank".into(),
-            title: title.into(),
+            kind: "about:blank",
+            title,
             status: status.as_u16(),
             detail: detail.into(),
             parameter: None,
@@ -52,7 +52,7 @@ impl Problem {
     }
 
     pub fn with_errors(mut self, errors: serde_json::Value) -> Problem {
-        self.errors = Some(errors);
+        self.errors = Some(Box::new(errors));
         self
     }
 }

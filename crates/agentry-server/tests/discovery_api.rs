@@ -207,6 +207,42 @@ async fn pushed_agents_are_findable_every_way() {
     )
     .await;
     assert_eq!(v["version"], "2.0.0-rc.1");
+    // converted to other formats on request (issue 4: ?format=)
+    for (format, media_type, check) in [
+        ("a2a", "application/vnd.a2a.card.v1+json", "/skills/0/id"),
+        ("oasf", "application/vnd.agntcy.dir.record.v1+json", "/name"),
+        ("mcp", "application/vnd.mcp.server.v1+json", "/name"),
+        ("ossa", "application/vnd.ossa.manifest.v1+yaml", ""),
+        (
+            "nanda",
+            "application/vnd.nanda.agentfacts.v1+json",
+            "/skills/0/id",
+        ),
+    ] {
+        let r = pod
+            .client
+            .get(pod.u(&format!(
+                "/api/v1/agents/acme/currency-agent/1.2.0?format={format}"
+            )))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(r.status(), 200, "{format}");
+        assert_eq!(r.headers()["content-type"], media_type, "{format}");
+        let text = r.text().await.unwrap_or_default();
+        if check.is_empty() {
+            assert!(text.contains("currency"), "{format}: {text}");
+        } else {
+            let v: Value = serde_json::from_str(&text).unwrap_or_default();
+            assert!(
+                v.pointer(check).is_some(),
+                "{format}: {check} missing in {text}"
+            );
+        }
+    }
+    let (s, _, v) = get(&pod, "/api/v1/agents/acme/currency-agent?format=docx").await;
+    assert_eq!(s, 400);
+    assert_eq!(v["parameter"], "format");
     let (s, ct, _) = get(&pod, "/api/v1/agents/acme/currency-agent@^3").await;
     assert_eq!((s, ct.as_str()), (404, "application/problem+json"));
     let (s, _, _) = get(&pod, "/api/v1/agents/nobody/here").await;

@@ -91,14 +91,14 @@ pub async fn trust(
                 Problem::internal("the server failed to answer; see its log")
             })?;
         for r in refs {
-            if let Some(at) = &r.artifact_type {
-                if SIGNATURE_TYPES.iter().any(|s| at.starts_with(s)) {
-                    signatures.push(SignatureRef {
-                        repository: repo_name.to_string(),
-                        digest: r.digest.to_string(),
-                        artifact_type: at.clone(),
-                    });
-                }
+            if let Some(at) = &r.artifact_type
+                && SIGNATURE_TYPES.iter().any(|s| at.starts_with(s))
+            {
+                signatures.push(SignatureRef {
+                    repository: repo_name.to_string(),
+                    digest: r.digest.to_string(),
+                    artifact_type: at.clone(),
+                });
             }
         }
     }

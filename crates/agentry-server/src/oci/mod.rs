@@ -180,64 +180,6 @@ pub(crate) fn body_stream(body: Body) -> agentry_store::ByteStream {
     )
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn paths_parse_from_the_end() {
-        let d = Digest::sha256(b"x");
-        assert_eq!(parse_target("").ok(), Some(Target::Base));
-        assert_eq!(parse_target("_catalog").ok(), Some(Target::Catalog));
-        assert!(
-            matches!(parse_target("a/b/tags/list"), Ok(Target::Tags(r)) if r.as_str() == "a/b")
-        );
-        assert!(matches!(
-            parse_target("manifests/manifests/latest"),
-            Ok(Target::Manifest(r, ManifestRef::Tag(_))) if r.as_str() == "manifests"
-        ));
-        assert!(matches!(
-            parse_target(&format!("a/blobs/{d}")),
-            Ok(Target::Blob(_, x)) if x == d
-        ));
-        assert!(matches!(
-            parse_target("a/blobs/uploads/"),
-            Ok(Target::Uploads(_))
-        ));
-        let id = UploadId::new();
-        assert!(matches!(
-            parse_target(&format!("a/blobs/uploads/{id}")),
-            Ok(Target::Upload(_, x)) if x == id
-        ));
-        for bad in [
-            "../x/manifests/latest",
-            "%2e%2e/manifests/latest",
-            "/abs/manifests/x",
-            "A/tags/list",
-        ] {
-            assert_eq!(
-                parse_target(bad).err().map(|e| e.code()),
-                Some(OciErrorCode::NameInvalid),
-                "{bad}"
-            );
-        }
-        assert!(parse_target("a/blobs/uploads/../../x").is_err());
-        assert_eq!(
-            parse_target("a/blobs/uploads/not-a-uuid")
-                .err()
-                .map(|e| e.code()),
-            Some(OciErrorCode::BlobUploadUnknown)
-        );
-        assert_eq!(
-            parse_target("a/manifests/sha256:abc")
-                .err()
-                .map(|e| e.code()),
-            Some(OciErrorCode::DigestInvalid)
-        );
-        assert!(parse_target("a/unknown").is_err());
-    }
-}
-
 /// The upload session `id`, which must belong to `repo`.
 pub(crate) async fn require_session(
     state: &AppState,
@@ -337,4 +279,62 @@ pub(crate) fn blob_created(repo: &RepoName, digest: &Digest) -> Response {
         HeaderValue::from_static("0"),
     );
     resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_parse_from_the_end() {
+        let d = Digest::sha256(b"x");
+        assert_eq!(parse_target("").ok(), Some(Target::Base));
+        assert_eq!(parse_target("_catalog").ok(), Some(Target::Catalog));
+        assert!(
+            matches!(parse_target("a/b/tags/list"), Ok(Target::Tags(r)) if r.as_str() == "a/b")
+        );
+        assert!(matches!(
+            parse_target("manifests/manifests/latest"),
+            Ok(Target::Manifest(r, ManifestRef::Tag(_))) if r.as_str() == "manifests"
+        ));
+        assert!(matches!(
+            parse_target(&format!("a/blobs/{d}")),
+            Ok(Target::Blob(_, x)) if x == d
+        ));
+        assert!(matches!(
+            parse_target("a/blobs/uploads/"),
+            Ok(Target::Uploads(_))
+        ));
+        let id = UploadId::new();
+        assert!(matches!(
+            parse_target(&format!("a/blobs/uploads/{id}")),
+            Ok(Target::Upload(_, x)) if x == id
+        ));
+        for bad in [
+            "../x/manifests/latest",
+            "%2e%2e/manifests/latest",
+            "/abs/manifests/x",
+            "A/tags/list",
+        ] {
+            assert_eq!(
+                parse_target(bad).err().map(|e| e.code()),
+                Some(OciErrorCode::NameInvalid),
+                "{bad}"
+            );
+        }
+        assert!(parse_target("a/blobs/uploads/../../x").is_err());
+        assert_eq!(
+            parse_target("a/blobs/uploads/not-a-uuid")
+                .err()
+                .map(|e| e.code()),
+            Some(OciErrorCode::BlobUploadUnknown)
+        );
+        assert_eq!(
+            parse_target("a/manifests/sha256:abc")
+                .err()
+                .map(|e| e.code()),
+            Some(OciErrorCode::DigestInvalid)
+        );
+        assert!(parse_target("a/unknown").is_err());
+    }
 }

@@ -102,6 +102,8 @@ macro_rules! commands {
         $( pub mod $module; )*
 
         /// Every `agentry` command.
+        // One value, parsed once at start-up: variant sizes do not matter.
+        #[allow(clippy::large_enum_variant)]
         #[derive(Debug, clap::Subcommand)]
         pub enum Command {
             $( $(#[$doc])* $variant($module::Args), )*

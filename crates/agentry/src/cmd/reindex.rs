@@ -92,7 +92,7 @@ pub async fn run(args: Args, global: &Global) -> anyhow::Result<ExitCode> {
         let bar = bar.clone();
         let batch = args.batch;
         tokio::task::spawn_blocking(move || {
-            idx.rebuild(rx.into_iter(), batch, |p| bar.set_position(p.indexed))
+            idx.rebuild(rx, batch, |p| bar.set_position(p.indexed))
         })
     };
     let start = Instant::now();
