@@ -11,12 +11,39 @@ impl Client {
     /// the JSON body, which on 4xx/5xx is an `application/problem+json` document naming the
     /// refused parameter. Authentication challenges are answered as for the OCI API.
     pub async fn api_get(&self, path_and_query: &str) -> Result<(u16, serde_json::Value)> {
+        self.api_call(reqwest::Method::GET, path_and_query, None)
+            .await
+    }
+
+    /// `POST /api/v1/{path_and_query}` with an optional JSON body (for example
+    /// `agents/match`, or the operator endpoint `admin/gc?dry_run=true`).
+    pub async fn api_post(
+        &self,
+        path_and_query: &str,
+        body: Option<&serde_json::Value>,
+    ) -> Result<(u16, serde_json::Value)> {
+        self.api_call(reqwest::Method::POST, path_and_query, body)
+            .await
+    }
+
+    async fn api_call(
+        &self,
+        method: reqwest::Method,
+        path_and_query: &str,
+        body: Option<&serde_json::Value>,
+    ) -> Result<(u16, serde_json::Value)> {
         let url = self.url(&format!(
             "api/v1/{}",
             path_and_query.trim_start_matches('/')
         ))?;
         let resp = self
-            .send(&Scope::None, || Ok(self.http.get(url.clone())))
+            .send(&Scope::None, || {
+                let req = self.http.request(method.clone(), url.clone());
+                Ok(match body {
+                    Some(b) => req.json(b),
+                    None => req,
+                })
+            })
             .await?;
         let status = resp.status().as_u16();
         if status == 401 {

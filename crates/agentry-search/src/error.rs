@@ -37,6 +37,9 @@ pub enum SearchError {
     /// The on-disk index is unreadable or from an incompatible layout.
     #[error("search index corrupt or incompatible: {0}")]
     Corrupt(String),
+    /// The group commit this write joined failed; nothing of it was stored.
+    #[error("index commit failed: {0}")]
+    Commit(String),
     #[error("full-text index: {0}")]
     Text(#[from] tantivy::TantivyError),
     #[error("vector index: {0}")]

@@ -564,3 +564,55 @@ fn upsert_replaces_and_deadline_times_out() {
     let idx = open(dir.path(), None);
     assert_eq!(idx.stats().agents, 2001);
 }
+
+/// Concurrent writers share group commits: every upsert is visible when its call returns,
+/// interleaved removes and re-pushes of the same artifact keep only the final state, and all
+/// of it survives a reopen (vectors included, without re-embedding).
+#[test]
+fn concurrent_writes_group_commit_and_keep_order() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let idx = Arc::new(open(dir.path(), Some(hashing())));
+    let threads: Vec<_> = (0..8)
+        .map(|t| {
+            let idx = idx.clone();
+            std::thread::spawn(move || {
+                for i in 0..25 {
+                    let name = format!("team{t}/agent{i}");
+                    let a = agent(&name, "1.0.0", &format!("widget{t}x{i} words"), &[]);
+                    idx.upsert(a.clone()).unwrap_or_else(|e| panic!("{e}"));
+                    // Visible as soon as the call returns.
+                    assert_eq!(idx.versions(&name).len(), 1, "{name}");
+                    if i % 5 == 0 {
+                        assert!(
+                            idx.remove(&a.repo, &a.manifest_digest)
+                                .unwrap_or_else(|e| panic!("{e}"))
+                        );
+                        assert!(
+                            !idx.remove(&a.repo, &a.manifest_digest)
+                                .unwrap_or_else(|e| panic!("{e}"))
+                        );
+                    }
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join()
+            .unwrap_or_else(|_| panic!("writer thread panicked"));
+    }
+    // 8 × 25 pushed, 8 × 5 removed.
+    assert_eq!(idx.stats().agents, 160);
+    assert_eq!(idx.stats().vectors, 160);
+    assert!(idx.versions("team3/agent5").is_empty());
+    assert_eq!(idx.versions("team3/agent6").len(), 1);
+    assert_eq!(
+        names(&idx, "q=widget3x6").first().map(String::as_str),
+        Some("team3/agent6@1.0.0")
+    );
+    idx.flush().unwrap_or_else(|e| panic!("{e}"));
+    drop(idx);
+    let idx = open(dir.path(), Some(hashing()));
+    assert_eq!(idx.stats().agents, 160);
+    assert_eq!(idx.stats().vectors, 160);
+    assert_eq!(idx.versions("team7/agent24").len(), 1);
+}

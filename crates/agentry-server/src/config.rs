@@ -27,6 +27,8 @@ pub struct ServeConfig {
     pub max_blob_bytes: u64,
     /// Largest agent record document read from an artifact layer (bytes).
     pub max_record_bytes: u64,
+    /// Page cache of the metadata database (MiB). The OS page cache holds the file as well.
+    pub meta_cache_mb: u64,
     /// Upload sessions idle longer than this are removed.
     #[serde(with = "humantime_secs")]
     pub upload_ttl: Duration,
@@ -49,6 +51,7 @@ impl Default for ServeConfig {
             max_manifest_bytes: 4 * 1024 * 1024,
             max_blob_bytes: 64 * 1024 * 1024 * 1024,
             max_record_bytes: 4 * 1024 * 1024,
+            meta_cache_mb: 64,
             upload_ttl: Duration::from_secs(24 * 3600),
             housekeeping_interval: Duration::from_secs(600),
             shutdown_grace: Duration::from_secs(30),

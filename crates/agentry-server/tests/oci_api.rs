@@ -1004,3 +1004,85 @@ async fn basic_auth_challenge_when_htpasswd_is_configured() {
     assert_eq!(r.status(), 200);
     pod.stop().await;
 }
+
+#[tokio::test]
+async fn online_gc_removes_only_unreferenced_blobs() {
+    let pod = Pod::start().await;
+    let cfg = pod.push_blob("gc/repo", b"{}").await;
+    let kept = pod.push_blob("gc/repo", b"referenced layer").await;
+    let body = manifest((&cfg, 2), &[(&kept, 16)], json!({}));
+    assert_eq!(
+        pod.put_manifest("gc/repo", "v1", OCI_MANIFEST, &body)
+            .await
+            .status(),
+        201
+    );
+    let orphan = pod.push_blob("gc/repo", b"orphan blob").await;
+    let r = pod
+        .client
+        .delete(pod.u(&format!("/v2/gc/repo/blobs/{orphan}")))
+        .send()
+        .await
+        .expect("del");
+    assert_eq!(r.status(), 202);
+
+    // A dry run reports the orphan and removes nothing.
+    let r = pod
+        .client
+        .post(pod.u("/api/v1/admin/gc?dry_run=true&grace_secs=0"))
+        .send()
+        .await
+        .expect("gc");
+    assert_eq!(r.status(), 200);
+    let v: serde_json::Value = r.json().await.expect("json");
+    assert_eq!(v["dry_run"], true);
+    let removed: Vec<String> = v["removed"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .map(|b| b["digest"].as_str().unwrap_or("").to_owned())
+        .collect();
+    assert_eq!(removed, vec![orphan.to_string()]);
+    let blob_file = pod
+        .dir
+        .path()
+        .join("data/blobs/sha256")
+        .join(&orphan.hex()[..2])
+        .join(orphan.hex());
+    assert!(
+        blob_file.exists(),
+        "dry run removed {}",
+        blob_file.display()
+    );
+
+    let r = pod
+        .client
+        .post(pod.u("/api/v1/admin/gc?grace_secs=0"))
+        .send()
+        .await
+        .expect("gc");
+    let v: serde_json::Value = r.json().await.expect("json");
+    assert_eq!(v["removed"].as_array().map(Vec::len), Some(1), "{v}");
+    assert!(!blob_file.exists());
+    // Everything the manifest references is still served.
+    for d in [&cfg, &kept] {
+        let r = pod
+            .client
+            .get(pod.u(&format!("/v2/gc/repo/blobs/{d}")))
+            .send()
+            .await
+            .expect("get");
+        assert_eq!(r.status(), 200);
+    }
+    // Bad parameters name themselves.
+    let r = pod
+        .client
+        .post(pod.u("/api/v1/admin/gc?grace_secs=soon"))
+        .send()
+        .await
+        .expect("gc");
+    assert_eq!(r.status(), 400);
+    assert_eq!(r.headers()["content-type"], "application/problem+json");
+    pod.stop().await;
+}

@@ -210,6 +210,9 @@ fn migrate(txn: &WriteTransaction, from: u64) -> StoreResult<()> {
     Ok(())
 }
 
+/// Page cache of the metadata database unless configured otherwise: 64 MiB.
+pub const DEFAULT_CACHE_BYTES: usize = 64 << 20;
+
 /// Metadata in one redb file. Cheap to clone; the last clone dropped stops the writer thread
 /// and closes the file.
 #[derive(Clone)]
@@ -369,13 +372,26 @@ impl RedbMetadataStore {
     /// at a time (a second open, such as an out-of-process `agentry gc` while the server runs,
     /// fails with a `Database` error rather than corrupting anything).
     pub fn open(path: impl AsRef<Path>) -> StoreResult<RedbMetadataStore> {
+        Self::open_with_cache(path, DEFAULT_CACHE_BYTES)
+    }
+
+    /// [`open`](Self::open) with a page cache of `cache_bytes` (redb's own default is 1 GiB,
+    /// which a pod would grow into as its metadata grows; the OS page cache still holds the
+    /// file, so a small cache costs little on reads).
+    pub fn open_with_cache(
+        path: impl AsRef<Path>,
+        cache_bytes: usize,
+    ) -> StoreResult<RedbMetadataStore> {
         let path = path.as_ref();
         if let Some(parent) = path.parent()
             && !parent.as_os_str().is_empty()
         {
             std::fs::create_dir_all(parent)?;
         }
-        let db = Database::create(path).map_err(db_err)?;
+        let db = redb::Builder::new()
+            .set_cache_size(cache_bytes)
+            .create(path)
+            .map_err(db_err)?;
         Self::init(db)
     }
 

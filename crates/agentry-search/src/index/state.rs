@@ -275,8 +275,9 @@ impl State {
         true
     }
 
-    pub fn key_of(&self, repo: &str, digest: &str) -> Option<u32> {
-        self.by_artifact.get(&format!("{repo}@{digest}")).copied()
+    /// Key of the artifact `repo@digest`.
+    pub fn key_of_id(&self, id: &str) -> Option<u32> {
+        self.by_artifact.get(id).copied()
     }
 
     pub fn len(&self) -> u64 {

@@ -47,6 +47,12 @@ pub(crate) struct TextDoc {
     pub vector: Option<Vec<u8>>,
 }
 
+/// One change to the full-text index; a batch of them is applied in order and committed once.
+pub(crate) enum TextOp {
+    Delete(u32),
+    Add(TextDoc),
+}
+
 pub(crate) struct TextIndex {
     /// Kept so the index (and its tokenizer registry) lives as long as its reader and writer.
     _index: Index,
@@ -119,25 +125,39 @@ impl TextIndex {
         })
     }
 
-    /// Add documents and delete keys, commit, and make the change visible to searches.
-    pub fn apply(&self, add: Vec<TextDoc>, delete: &[u32]) -> SearchResult<()> {
+    /// Apply `ops` in order, commit once, and make the change visible to searches. A failed
+    /// commit is rolled back: nothing of `ops` stays staged in the writer.
+    pub fn apply(&self, ops: Vec<TextOp>) -> SearchResult<()> {
         let mut w = self.writer.lock();
-        for k in delete {
-            w.delete_term(Term::from_field_u64(self.fields.key, u64::from(*k)));
-        }
-        for d in add {
-            let mut doc = TantivyDocument::default();
-            doc.add_u64(self.fields.key, u64::from(d.key));
-            doc.add_text(self.fields.name, &d.name);
-            doc.add_text(self.fields.description, &d.description);
-            doc.add_text(self.fields.skills, &d.skills);
-            doc.add_bytes(self.fields.payload, &d.payload);
-            if let Some(v) = &d.vector {
-                doc.add_bytes(self.fields.vector, v);
+        let staged = (|| -> SearchResult<()> {
+            for op in ops {
+                match op {
+                    TextOp::Delete(k) => {
+                        w.delete_term(Term::from_field_u64(self.fields.key, u64::from(k)));
+                    }
+                    TextOp::Add(d) => {
+                        let mut doc = TantivyDocument::default();
+                        doc.add_u64(self.fields.key, u64::from(d.key));
+                        doc.add_text(self.fields.name, &d.name);
+                        doc.add_text(self.fields.description, &d.description);
+                        doc.add_text(self.fields.skills, &d.skills);
+                        doc.add_bytes(self.fields.payload, &d.payload);
+                        if let Some(v) = &d.vector {
+                            doc.add_bytes(self.fields.vector, v);
+                        }
+                        w.add_document(doc)?;
+                    }
+                }
             }
-            w.add_document(doc)?;
+            w.commit()?;
+            Ok(())
+        })();
+        if let Err(e) = staged {
+            if let Err(re) = w.rollback() {
+                tracing::error!(error = %re, "rolling back the full-text writer failed");
+            }
+            return Err(e);
         }
-        w.commit()?;
         drop(w);
         self.reader.reload()?;
         Ok(())

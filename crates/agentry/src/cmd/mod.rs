@@ -136,6 +136,8 @@ commands! {
     convert => Convert,
     /// Delete a manifest (by tag or digest), or only a tag.
     delete => Delete,
+    /// Remove blobs no manifest references (online through --registry, or on --data).
+    gc => Gc,
     /// Show a manifest: layers, annotations, referrers.
     inspect => Inspect,
     /// Check and store credentials for a registry.

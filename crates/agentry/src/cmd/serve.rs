@@ -11,7 +11,8 @@ use super::Global;
 
 /// Run a registry pod: OCI Distribution v1.1 on /v2/, discovery on /api/v1/, /health, /ready.
 ///
-/// Everything lives under --data: blobs/ (content-addressed files) and meta.redb (metadata).
+/// Everything lives under --data: blobs/ and uploads/ (content), meta.redb (metadata), search/
+/// (the discovery index) and models/ (the embedding model, from `agentry model fetch`).
 /// No external service is needed. Stop with Ctrl-C or SIGTERM: in-flight requests finish first.
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:\n  agentry serve\n  agentry serve --listen 0.0.0.0:5000 --data /var/lib/agentry\n  agentry serve --tls-cert cert.pem --tls-key key.pem --auth htpasswd /etc/agentry/htpasswd\n\nEvery flag can also be set in the [serve] table of the config file.")]
@@ -45,6 +46,10 @@ pub struct Args {
     #[arg(long, env = "AGENTRY_MAX_BLOB_BYTES", default_value_t = 64 * 1024 * 1024 * 1024)]
     pub max_blob_bytes: u64,
 
+    /// Page cache of the metadata database, in MiB (the OS page cache holds the file too).
+    #[arg(long, env = "AGENTRY_META_CACHE_MB", default_value_t = 64, value_name = "MIB")]
+    pub meta_cache_mb: u64,
+
     /// Seconds after which an unfinished upload session is removed.
     #[arg(long, env = "AGENTRY_UPLOAD_TTL", default_value_t = 24 * 3600, value_name = "SECS")]
     pub upload_ttl: u64,
@@ -72,6 +77,7 @@ impl Args {
             htpasswd,
             max_manifest_bytes: self.max_manifest_bytes,
             max_blob_bytes: self.max_blob_bytes,
+            meta_cache_mb: self.meta_cache_mb,
             upload_ttl: Duration::from_secs(self.upload_ttl),
             shutdown_grace: Duration::from_secs(self.shutdown_grace),
             ..ServeConfig::default()
