@@ -168,6 +168,10 @@ pub trait MetadataStore: Send + Sync + 'static {
 
     /// The record extracted from the manifest `digest` in `repo`.
     async fn record(&self, repo: &RepoName, digest: &Digest) -> StoreResult<Option<RecordEntry>>;
+    /// The same record as its stored JSON serialisation, not decoded: the discovery API
+    /// answers it as is (decoding and re-encoding a record with its skills' JSON Schemas
+    /// costs ten times more than the rest of the lookup).
+    async fn record_json(&self, repo: &RepoName, digest: &Digest) -> StoreResult<Option<Bytes>>;
     /// All records, ordered by (repo, manifest digest), strictly after `after`, at most `n`:
     /// the feed `agentry reindex` rebuilds the search index from.
     async fn records(

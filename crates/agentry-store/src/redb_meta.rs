@@ -1018,6 +1018,17 @@ impl MetadataStore for RedbMetadataStore {
         .await
     }
 
+    async fn record_json(&self, repo: &RepoName, digest: &Digest) -> StoreResult<Option<Bytes>> {
+        self.read(|txn| {
+            let records = txn.open_table(RECORDS).map_err(db_err)?;
+            let d = digest.to_string();
+            match records.get((repo.as_str(), d.as_str())).map_err(db_err)? {
+                Some(v) => Ok(Some(Bytes::copy_from_slice(body("records", v.value())?))),
+                None => Ok(None),
+            }
+        })
+    }
+
     async fn record(&self, repo: &RepoName, digest: &Digest) -> StoreResult<Option<RecordEntry>> {
         self.read(|txn| {
             let records = txn.open_table(RECORDS).map_err(db_err)?;

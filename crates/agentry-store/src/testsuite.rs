@@ -940,6 +940,18 @@ async fn meta_put_and_get_manifest<M: MetadataStore>(m: Arc<M>) {
     );
     let rec = m.record(&r, &digest).await.must("record");
     assert_eq!(rec.map(|e| e.record), Some(record("analyst")));
+    // The undecoded form is the same record's JSON.
+    let raw = m.record_json(&r, &digest).await.must("record json");
+    let decoded: Option<AgentRecord> = raw.map(|b| {
+        serde_json::from_slice(&b).unwrap_or_else(|e| panic!("record_json is not the record: {e}"))
+    });
+    assert_eq!(decoded, Some(record("analyst")));
+    assert!(
+        m.record_json(&r, &Digest::sha256(b"other"))
+            .await
+            .must("record json")
+            .is_none()
+    );
 }
 
 async fn meta_put_missing_blob_is_atomic<M: MetadataStore>(m: Arc<M>) {
@@ -985,6 +997,12 @@ async fn meta_put_missing_blob_is_atomic<M: MetadataStore>(m: Arc<M>) {
     );
     assert!(m.referrers(&r, &subject).await.must("referrers").is_empty());
     assert!(m.record(&r, &digest).await.must("record").is_none());
+    assert!(
+        m.record_json(&r, &digest)
+            .await
+            .must("record json")
+            .is_none()
+    );
     // The present blob gained no reference: it is unused once its link is stale.
     assert_eq!(
         m.unused_blobs(&present, i64::MAX).await.must("unused"),

@@ -8,16 +8,17 @@
 //! written in that format (fields the target cannot hold are listed in `Warning` headers).
 
 use agentry_formats::Target;
-use agentry_search::{SearchItem, VersionSpec};
+use agentry_search::{SearchIndex, SearchItem, VersionSpec};
 use agentry_types::{AgentRecord, Digest, RepoName};
 use axum::Json;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
+use serde_json::value::RawValue;
 
 use super::ProblemResult;
-use super::{blocking, index};
+use super::index;
 use crate::problem::Problem;
 use crate::state::AppState;
 
@@ -29,8 +30,9 @@ pub struct AgentDetail {
     /// Every indexed version of this name, highest first.
     pub versions: Vec<String>,
     /// The canonical record as stored.
+    /// The canonical record as stored (served without decoding it).
     #[schema(value_type = Object)]
-    pub record: Option<AgentRecord>,
+    pub record: Option<Box<RawValue>>,
 }
 
 #[utoipa::path(
@@ -81,52 +83,49 @@ pub async fn get_agent(
     }
     let idx = index(&state)?;
     let path = path.trim_matches('/').to_owned();
-    let found = blocking(move || {
-        let (repo, spec) = if let Some((repo, range)) = path.split_once('@') {
-            let spec = VersionSpec::parse(range).map_err(|e| Problem::bad_request("range", e))?;
-            (repo.to_owned(), spec)
-        } else if !idx.versions(&path).is_empty() {
-            (path.clone(), VersionSpec::Latest)
-        } else if let Some((repo, version)) = path.rsplit_once('/') {
-            let spec =
-                VersionSpec::parse(version).map_err(|e| Problem::bad_request("version", e))?;
-            (repo.to_owned(), spec)
-        } else {
-            return Err(Problem::not_found(format!("no agent named {path:?}")));
-        };
-        RepoName::parse(&repo).map_err(|e| Problem::bad_request("name", e.to_string()))?;
-        let versions: Vec<String> = idx.versions(&repo).into_iter().map(|i| i.version).collect();
-        if versions.is_empty() {
-            return Err(Problem::not_found(format!("no agent named {repo:?}")));
-        }
-        let item = idx.resolve(&repo, &spec, prerelease).ok_or_else(|| {
-            Problem::not_found(format!(
-                "no version of {repo} matches (versions: {})",
-                versions.join(", ")
-            ))
-        })?;
-        Ok((repo, item, versions))
-    })
-    .await?;
+    // In-memory lookups of a few microseconds: answered on the request task, without the
+    // thread hand-off of `blocking` that full searches need.
+    let found = resolve_path(&idx, path, prerelease)?;
     let (repo, item, versions) = found;
-    let record = match (RepoName::parse(&repo), item.digest.parse::<Digest>()) {
-        (Ok(r), Ok(d)) => state
-            .meta
-            .record(&r, &d)
-            .await
-            .map_err(|e| {
-                tracing::error!(error = %e, "record lookup failed");
-                Problem::internal("the server failed to answer; see its log")
-            })?
-            .map(|e| e.record),
-        _ => None,
+    let (Ok(repo_name), Ok(digest)) = (RepoName::parse(&repo), item.digest.parse::<Digest>())
+    else {
+        return Ok(Json(AgentDetail {
+            item,
+            versions,
+            record: None,
+        })
+        .into_response());
+    };
+    let store_failed = |e: agentry_store::StoreError| {
+        tracing::error!(error = %e, "record lookup failed");
+        Problem::internal("the server failed to answer; see its log")
     };
     if let Some(target) = format {
-        let record = record.ok_or_else(|| {
-            Problem::not_found(format!("no stored record for {repo} {}", item.version))
-        })?;
+        let record: AgentRecord = state
+            .meta
+            .record(&repo_name, &digest)
+            .await
+            .map_err(store_failed)?
+            .map(|e| e.record)
+            .ok_or_else(|| {
+                Problem::not_found(format!("no stored record for {repo} {}", item.version))
+            })?;
         return converted(&record, &target);
     }
+    let record = match state
+        .meta
+        .record_json(&repo_name, &digest)
+        .await
+        .map_err(store_failed)?
+    {
+        Some(bytes) => Some(
+            serde_json::from_slice::<Box<RawValue>>(&bytes).map_err(|e| {
+                tracing::error!(%repo, %digest, error = %e, "stored record is not JSON");
+                Problem::internal("the server failed to answer; see its log")
+            })?,
+        ),
+        None => None,
+    };
     Ok(Json(AgentDetail {
         item,
         versions,
@@ -135,7 +134,42 @@ pub async fn get_agent(
     .into_response())
 }
 
-/// Most warning text sent in headers (the OCI spec's bound for `Warning`, applied here too).
+/// `namespace/name`, `namespace/name/version` or `namespace/name@range` → (repository, the
+/// matching version's item, every version highest first).
+fn resolve_path(
+    idx: &SearchIndex,
+    path: String,
+    prerelease: bool,
+) -> ProblemResult<(String, SearchItem, Vec<String>)> {
+    let (repo, spec, listed) = if let Some((repo, range)) = path.split_once('@') {
+        let spec = VersionSpec::parse(range).map_err(|e| Problem::bad_request("range", e))?;
+        (repo.to_owned(), spec, None)
+    } else {
+        let listed = idx.version_strings(&path);
+        if !listed.is_empty() {
+            (path.clone(), VersionSpec::Latest, Some(listed))
+        } else if let Some((repo, version)) = path.rsplit_once('/') {
+            let spec =
+                VersionSpec::parse(version).map_err(|e| Problem::bad_request("version", e))?;
+            (repo.to_owned(), spec, None)
+        } else {
+            return Err(Problem::not_found(format!("no agent named {path:?}")));
+        }
+    };
+    RepoName::parse(&repo).map_err(|e| Problem::bad_request("name", e.to_string()))?;
+    let versions = listed.unwrap_or_else(|| idx.version_strings(&repo));
+    if versions.is_empty() {
+        return Err(Problem::not_found(format!("no agent named {repo:?}")));
+    }
+    let item = idx.resolve(&repo, &spec, prerelease).ok_or_else(|| {
+        Problem::not_found(format!(
+            "no version of {repo} matches (versions: {})",
+            versions.join(", ")
+        ))
+    })?;
+    Ok((repo, item, versions))
+}
+
 const MAX_WARNING_BYTES: usize = 4096;
 
 /// The record written in `target`'s format, with one `Warning: 299 - "…"` per field the target

@@ -44,9 +44,11 @@ pub struct Args {
     #[arg(long, value_name = "TIER")]
     pub min_trust: Option<String>,
 
+    /// Only agents in this namespace (the repository path before the agent's name).
     #[arg(long)]
     pub namespace: Option<String>,
 
+    /// Only agents of this publisher (organisation or domain, as the record names it).
     #[arg(long)]
     pub publisher: Option<String>,
 
