@@ -589,7 +589,9 @@ impl SearchIndex {
                         Ok(())
                     }
                     Change::Insert(_, _, None) => Ok(()),
-                    Change::Remove(k) => vx.add(&std::mem::take(&mut adds)).and(vx.remove(*k)),
+                    Change::Remove(k) => vx
+                        .add(&std::mem::take(&mut adds))
+                        .and_then(|()| vx.remove(*k)),
                 };
                 if step.is_err() {
                     outcome = step;
