@@ -85,8 +85,7 @@ pub async fn get_agent(
     let path = path.trim_matches('/').to_owned();
     // In-memory lookups of a few microseconds: answered on the request task, without the
     // thread hand-off of `blocking` that full searches need.
-    let found = resolve_path(&idx, path, prerelease)?;
-    let (repo, item, versions) = found;
+    let (repo, item, versions) = resolve_path(&idx, path, prerelease)?;
     let (Ok(repo_name), Ok(digest)) = (RepoName::parse(&repo), item.digest.parse::<Digest>())
     else {
         return Ok(Json(AgentDetail {
