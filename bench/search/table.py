@@ -27,6 +27,7 @@ rows = [
     ("hybrid (RRF) incl. embedding", lambda n, q, s, i, si, pg: lat(s, "hybrid")),
     ("query embedding alone", lambda n, q, s, i, si, pg: (f"{s['query_embedding']['p50_ms']:.2f} / {s['query_embedding']['p99_ms']:.2f}" if s else "–")),
     ("recall@10 vs brute force", lambda n, q, s, i, si, pg: (f"{s['recall_at_10']:.3f}" if s else "–")),
+    ("recall@10, ties counted (ann-benchmarks)", lambda n, q, s, i, si, pg: (f"{s['recall_at_10_with_ties']:.3f}" if s and 'recall_at_10_with_ties' in s else "–")),
     ("ingest without embedding (records/s)", lambda n, q, s, i, si, pg: (f"{i['ingest_records_per_s_without_embedding']:,.0f}" if i else "–")),
     ("batched embedding (records/s, per core)", lambda n, q, s, i, si, pg: (f"{si['embed_records_per_s']:,.0f} ({si['embed_records_per_s_per_core']:,.0f}/core)" if si and si.get('embed_records_per_s') else "–")),
     ("single push upsert p50/p99 ms", lambda n, q, s, i, si, pg: (f"{i['single_upsert_push_path']['p50_ms']:.1f} / {i['single_upsert_push_path']['p99_ms']:.1f}" if i else "–")),

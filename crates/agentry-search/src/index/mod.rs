@@ -110,6 +110,9 @@ enum Semantic {
     Off,
 }
 
+/// Nearest neighbours as (cosine similarity, key), best first.
+pub type Neighbours = Vec<(f32, u32)>;
+
 /// A write waiting for the next group commit.
 enum WriteOp {
     Upsert {
@@ -953,16 +956,14 @@ impl SearchIndex {
 
     /// The `k` nearest agents of `query` by the ANN graph and by brute force over the same
     /// vectors: the recall benchmark's probe.
-    pub fn recall_probe(&self, query: &[f32], k: usize) -> SearchResult<(Vec<u32>, Vec<u32>)> {
+    pub fn recall_probe(&self, query: &[f32], k: usize) -> SearchResult<(Neighbours, Neighbours)> {
         let sem = self.semantic.read();
         let Semantic::Ready { vectors, .. } = &*sem else {
             return Err(SearchError::SemanticUnavailable("no vectors".into()));
         };
-        let ann = vectors.search(query, k, |_| true)?;
-        let exact = vectors.exact(query, k)?;
         Ok((
-            ann.into_iter().map(|(_, k)| k).collect(),
-            exact.into_iter().map(|(_, k)| k).collect(),
+            vectors.search(query, k, |_| true)?,
+            vectors.exact(query, k)?,
         ))
     }
 

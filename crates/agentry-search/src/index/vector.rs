@@ -17,7 +17,7 @@ use crate::error::{SearchError, SearchResult};
 /// HNSW parameters, chosen by the recall benchmark (recall@10 ≥ 0.95 against brute force).
 pub const CONNECTIVITY: usize = 16;
 pub const EXPANSION_ADD: usize = 128;
-pub const EXPANSION_SEARCH: usize = 96;
+pub const EXPANSION_SEARCH: usize = 256;
 
 pub(crate) struct VectorIndex {
     index: RwLock<Index>,
