@@ -581,7 +581,7 @@ fn concurrent_writes_group_commit_and_keep_order() {
                     let a = agent(&name, "1.0.0", &format!("widget{t}x{i} words"), &[]);
                     idx.upsert(a.clone()).unwrap_or_else(|e| panic!("{e}"));
                     // Visible as soon as the call returns.
-                    assert_eq!(idx.versions(&name).len(), 1, "{name}");
+                    assert_eq!(idx.version_strings(&name).len(), 1, "{name}");
                     if i % 5 == 0 {
                         assert!(
                             idx.remove(&a.repo, &a.manifest_digest)
@@ -603,8 +603,8 @@ fn concurrent_writes_group_commit_and_keep_order() {
     // 8 × 25 pushed, 8 × 5 removed.
     assert_eq!(idx.stats().agents, 160);
     assert_eq!(idx.stats().vectors, 160);
-    assert!(idx.versions("team3/agent5").is_empty());
-    assert_eq!(idx.versions("team3/agent6").len(), 1);
+    assert!(idx.version_strings("team3/agent5").is_empty());
+    assert_eq!(idx.version_strings("team3/agent6").len(), 1);
     assert_eq!(
         names(&idx, "q=widget3x6").first().map(String::as_str),
         Some("team3/agent6@1.0.0")
@@ -614,5 +614,5 @@ fn concurrent_writes_group_commit_and_keep_order() {
     let idx = open(dir.path(), Some(hashing()));
     assert_eq!(idx.stats().agents, 160);
     assert_eq!(idx.stats().vectors, 160);
-    assert_eq!(idx.versions("team7/agent24").len(), 1);
+    assert_eq!(idx.version_strings("team7/agent24").len(), 1);
 }

@@ -899,8 +899,8 @@ impl SearchIndex {
         st.doc(k).map(|d| item(k, d, 1.0))
     }
 
-    /// The version strings of `namespace/name`, highest first: [`versions`](Self::versions)
-    /// without building an item per version (the exact-lookup path lists them).
+    /// The version strings of `namespace/name`, highest first (the exact-lookup path lists
+    /// them; [`resolve`](Self::resolve) picks one).
     pub fn version_strings(&self, repo: &str) -> Vec<String> {
         let st = self.state.read();
         let Some(of) = st.term(&format!("name:{}", repo.to_ascii_lowercase())) else {
@@ -909,20 +909,6 @@ impl SearchIndex {
         let mut v: Vec<&DocMeta> = of.iter().filter_map(|k| st.doc(k)).collect();
         v.sort_by(|a, b| version_rank(b, true).cmp(&version_rank(a, true)));
         v.into_iter().map(|d| d.version.to_string()).collect()
-    }
-
-    /// Every indexed version of `namespace/name`, highest first.
-    pub fn versions(&self, repo: &str) -> Vec<SearchItem> {
-        let st = self.state.read();
-        let Some(of) = st.term(&format!("name:{}", repo.to_ascii_lowercase())) else {
-            return Vec::new();
-        };
-        let mut v: Vec<(u32, &DocMeta)> = of
-            .iter()
-            .filter_map(|k| st.doc(k).map(|d| (k, d)))
-            .collect();
-        v.sort_by(|a, b| version_rank(b.1, true).cmp(&version_rank(a.1, true)));
-        v.into_iter().map(|(k, d)| item(k, d, 1.0)).collect()
     }
 
     /// Every indexed artifact with this manifest (or record) digest.

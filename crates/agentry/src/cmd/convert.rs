@@ -6,7 +6,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use agentry_formats::{ReadOptions, Strictness, Target};
+use agentry_formats::Target;
 use anyhow::Context;
 
 use crate::cmd::{Global, print_json};
@@ -46,14 +46,7 @@ pub fn read_input(path: &Path) -> anyhow::Result<Vec<u8>> {
 
 pub async fn run(args: Args, global: &Global) -> anyhow::Result<ExitCode> {
     let bytes = read_input(&args.file)?;
-    let opts = ReadOptions {
-        strictness: if args.lenient {
-            Strictness::Lenient
-        } else {
-            Strictness::Strict
-        },
-        ..ReadOptions::default()
-    };
+    let opts = super::read_options(args.lenient);
     let converted = agentry_formats::convert(&bytes, &args.to, &opts).map_err(|report| {
         Coded::new(Code::Failure, format!("{}: {report}", args.file.display()))
     })?;

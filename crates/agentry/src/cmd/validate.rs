@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use agentry_formats::{ReadOptions, Strictness, ValidationReport};
+use agentry_formats::ValidationReport;
 use serde::Serialize;
 
 use crate::cmd::{Global, print_json};
@@ -31,14 +31,7 @@ struct FileReport {
 }
 
 pub async fn run(args: Args, global: &Global) -> anyhow::Result<ExitCode> {
-    let opts = ReadOptions {
-        strictness: if args.lenient {
-            Strictness::Lenient
-        } else {
-            Strictness::Strict
-        },
-        ..ReadOptions::default()
-    };
+    let opts = super::read_options(args.lenient);
     let mut out = Vec::new();
     for path in &args.files {
         let bytes = super::convert::read_input(path)?;
