@@ -15,6 +15,7 @@
 //! available for other crates' unit tests. It never captures meaning and must never be the
 //! product's embedder.
 
+mod bert;
 mod fetch;
 #[cfg(feature = "test-embedder")]
 mod hashing;

@@ -1,16 +1,16 @@
-//! all-MiniLM-L6-v2 on CPU with candle: sentence-transformers' pipeline, step for step.
+//! all-MiniLM-L6-v2 on CPU: sentence-transformers' pipeline, step for step.
 //!
-//! Transformer (BERT, 6 layers, 384 wide) → mean of the token vectors weighted by the attention
-//! mask → L2 normalisation. Texts are truncated at 256 tokens (the model's `max_seq_length`) and
-//! each batch is padded only to its own longest text: the shipped `tokenizer.json` pads every
-//! text to 128 tokens, which would cost 10× on short queries and cut texts at 128.
+//! Transformer (BERT, 6 layers, 384 wide, [`crate::bert`]) → mean of the token vectors → L2
+//! normalisation. Texts are truncated at 256 tokens (the model's `max_seq_length`) and never
+//! padded: the shipped `tokenizer.json` pads every text to 128 tokens, which would cost 10× on
+//! short queries and cut texts at 128, and the encoder packs a batch's texts end to end.
 
 use std::path::Path;
 
-use candle_core::{DType, Device, Tensor};
-use candle_nn::VarBuilder;
-use candle_transformers::models::bert::{BertModel, Config as BertConfig};
-use tokenizers::{PaddingParams, PaddingStrategy, Tokenizer, TruncationParams};
+use rayon::prelude::*;
+use tokenizers::{Tokenizer, TruncationParams};
+
+use crate::bert::{Bert, HIDDEN};
 
 use crate::model_files::{MINILM_DIM, MINILM_MAX_TOKENS, MINILM_MODEL_ID, ModelError, ModelFiles};
 use crate::{EmbedError, Embedder};
@@ -18,8 +18,8 @@ use crate::{EmbedError, Embedder};
 /// Tuning knobs for [`MiniLmEmbedder`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MiniLmOptions {
-    /// Texts per forward pass. Larger batches amortise per-call overhead; texts are sorted by
-    /// length first so a batch pads little.
+    /// Texts per forward pass. Texts are packed without padding, so larger batches only
+    /// make the matrix products larger (more efficient) at the cost of working memory.
     pub batch_size: usize,
     /// Run on a dedicated pool of this many threads instead of rayon's global pool (which uses
     /// every core, or `RAYON_NUM_THREADS`). Lets the server keep cores for other work.
@@ -29,7 +29,7 @@ pub struct MiniLmOptions {
 impl Default for MiniLmOptions {
     fn default() -> Self {
         MiniLmOptions {
-            batch_size: 32,
+            batch_size: 16,
             threads: None,
         }
     }
@@ -37,9 +37,8 @@ impl Default for MiniLmOptions {
 
 /// The local all-MiniLM-L6-v2 sentence embedder (384 dimensions, unit vectors).
 pub struct MiniLmEmbedder {
-    model: BertModel,
+    model: Bert,
     tokenizer: Tokenizer,
-    device: Device,
     batch_size: usize,
     pool: Option<rayon::ThreadPool>,
 }
@@ -78,21 +77,12 @@ impl MiniLmEmbedder {
         }
         let config_text = std::fs::read_to_string(&files.config)
             .map_err(|e| ModelError::io("reading", &files.config, e))?;
-        let config: BertConfig = serde_json::from_str(&config_text)
-            .map_err(|e| load_err(format!("config.json: {e}")))?;
-        if config.hidden_size != MINILM_DIM {
-            return Err(load_err(format!(
-                "config.json: hidden_size {} is not {MINILM_DIM}",
-                config.hidden_size
-            )));
-        }
+        check_config(&config_text).map_err(|e| load_err(format!("config.json: {e}")))?;
 
         let mut tokenizer = Tokenizer::from_file(&files.tokenizer)
             .map_err(|e| load_err(format!("tokenizer.json: {e}")))?;
-        // Keep the shipped pad token and id, but pad each batch to its own longest text.
-        let mut padding = tokenizer.get_padding().cloned().unwrap_or_default();
-        padding.strategy = PaddingStrategy::BatchLongest;
-        tokenizer.with_padding(Some(PaddingParams { ..padding }));
+        // No padding: the encoder packs texts end to end.
+        tokenizer.with_padding(None);
         tokenizer
             .with_truncation(Some(TruncationParams {
                 max_length: MINILM_MAX_TOKENS,
@@ -100,13 +90,10 @@ impl MiniLmEmbedder {
             }))
             .map_err(|e| load_err(format!("tokenizer truncation: {e}")))?;
 
-        let device = Device::Cpu;
         let weights = std::fs::read(&files.weights)
             .map_err(|e| ModelError::io("reading", &files.weights, e))?;
-        let vb = VarBuilder::from_buffered_safetensors(weights, DType::F32, &device)
-            .map_err(|e| load_err(format!("model.safetensors: {e}")))?;
-        let model =
-            BertModel::load(vb, &config).map_err(|e| load_err(format!("BERT weights: {e}")))?;
+        let model = Bert::from_safetensors(&weights)
+            .map_err(|e| load_err(format!("model.safetensors: {}", e.0)))?;
 
         let pool = match options.threads {
             None => None,
@@ -121,7 +108,6 @@ impl MiniLmEmbedder {
         Ok(MiniLmEmbedder {
             model,
             tokenizer,
-            device,
             batch_size: options.batch_size,
             pool,
         })
@@ -137,73 +123,59 @@ impl MiniLmEmbedder {
         Ok(encoding.get_ids().to_vec())
     }
 
-    fn embed_sorted(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError> {
-        // Longest first (by characters, a cheap proxy for tokens), so each batch pads little;
-        // results go back to the caller's order.
-        let mut order: Vec<usize> = (0..texts.len()).collect();
-        order.sort_by_key(|&i| std::cmp::Reverse(texts[i].len()));
-        let mut out: Vec<Vec<f32>> = vec![Vec::new(); texts.len()];
-        for chunk in order.chunks(self.batch_size) {
-            let batch: Vec<&str> = chunk.iter().map(|&i| texts[i]).collect();
-            let vectors = self.embed_batch(&batch)?;
-            for (&i, v) in chunk.iter().zip(vectors) {
-                out[i] = v;
-            }
+    fn embed_batches(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError> {
+        // One batch (a query, a push): split its work across the threads. Several batches (a
+        // reindex, a bulk ingest): one batch per thread, side by side, which keeps every core
+        // busy instead of waiting at each layer's join.
+        let batches: Vec<&[&str]> = texts.chunks(self.batch_size).collect();
+        let results: Vec<Result<Vec<Vec<f32>>, EmbedError>> =
+            if batches.len() > 1 && rayon::current_num_threads() > 1 {
+                batches
+                    .par_iter()
+                    .map(|b| self.embed_batch(b, false))
+                    .collect()
+            } else {
+                batches.iter().map(|b| self.embed_batch(b, true)).collect()
+            };
+        let mut out = Vec::with_capacity(texts.len());
+        for r in results {
+            out.extend(r?);
         }
         Ok(out)
     }
 
-    /// One forward pass over texts padded to the longest among them.
-    fn embed_batch(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError> {
-        let failed =
-            |what: &str, e: &dyn std::fmt::Display| EmbedError::Failed(format!("{what}: {e}"));
+    fn embed_batch(&self, batch: &[&str], parallel: bool) -> Result<Vec<Vec<f32>>, EmbedError> {
         let encodings = self
             .tokenizer
-            .encode_batch(texts.to_vec(), true)
-            .map_err(|e| failed("tokenizing", &e))?;
-        let rows = encodings.len();
-        let cols = encodings.first().map(|e| e.len()).unwrap_or(0);
-        let mut ids = Vec::with_capacity(rows * cols);
-        let mut mask = Vec::with_capacity(rows * cols);
-        for enc in &encodings {
-            if enc.len() != cols {
-                return Err(EmbedError::Failed(format!(
-                    "tokenizer padded a batch unevenly ({} vs {cols} tokens)",
-                    enc.len()
-                )));
-            }
-            ids.extend_from_slice(enc.get_ids());
-            mask.extend_from_slice(enc.get_attention_mask());
-        }
-        let tensor_err = |e: candle_core::Error| failed("forward pass", &e);
-        let input_ids = Tensor::from_vec(ids, (rows, cols), &self.device).map_err(tensor_err)?;
-        let token_type_ids = input_ids.zeros_like().map_err(tensor_err)?;
-        let attention = Tensor::from_vec(mask, (rows, cols), &self.device).map_err(tensor_err)?;
-        let hidden = self
-            .model
-            .forward(&input_ids, &token_type_ids, Some(&attention))
-            .map_err(tensor_err)?;
-        pool_and_normalise(&hidden, &attention)
-            .map_err(tensor_err)?
-            .to_vec2::<f32>()
-            .map_err(tensor_err)
+            .encode_batch(batch.to_vec(), true)
+            .map_err(|e| EmbedError::Failed(format!("tokenizing: {e}")))?;
+        let ids: Vec<&[u32]> = encodings.iter().map(|e| e.get_ids()).collect();
+        self.model
+            .embed(&ids, parallel)
+            .map_err(|e| EmbedError::Failed(format!("forward pass: {e}")))
     }
 }
 
-/// sentence-transformers' Pooling(mean) + Normalize: the mean over real tokens (padding
-/// excluded, count clamped at 1e-9) divided by its L2 norm (clamped at 1e-12, like
-/// `torch.nn.functional.normalize`).
-fn pool_and_normalise(hidden: &Tensor, attention: &Tensor) -> candle_core::Result<Tensor> {
-    let mask = attention.to_dtype(DType::F32)?.unsqueeze(2)?; // (b, t, 1)
-    let summed = hidden.broadcast_mul(&mask)?.sum(1)?; // (b, d)
-    let counts = mask.sum(1)?.clamp(1e-9f32, f32::MAX)?; // (b, 1)
-    let mean = summed.broadcast_div(&counts)?;
-    let norms = mean
-        .sqr()?
-        .sum_keepdim(1)?
-        .sqrt()?
-        .clamp(1e-12f32, f32::MAX)?;
-    mean.broadcast_div(&norms)
+/// The encoder is written for this model's shape: refuse a `config.json` that says otherwise.
+fn check_config(text: &str) -> Result<(), String> {
+    let config: serde_json::Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
+    let expect = [
+        ("hidden_size", serde_json::json!(HIDDEN)),
+        ("num_hidden_layers", serde_json::json!(6)),
+        ("num_attention_heads", serde_json::json!(12)),
+        ("intermediate_size", serde_json::json!(1536)),
+        ("hidden_act", serde_json::json!("gelu")),
+        ("position_embedding_type", serde_json::json!("absolute")),
+    ];
+    for (field, want) in expect {
+        match config.get(field) {
+            Some(got) if *got == want => {}
+            Some(got) => return Err(format!("{field} is {got}, this encoder needs {want}")),
+            None if field == "position_embedding_type" => {}
+            None => return Err(format!("{field} is missing")),
+        }
+    }
+    Ok(())
 }
 
 impl Embedder for MiniLmEmbedder {
@@ -220,8 +192,8 @@ impl Embedder for MiniLmEmbedder {
             return Ok(Vec::new());
         }
         match &self.pool {
-            Some(pool) => pool.install(|| self.embed_sorted(texts)),
-            None => self.embed_sorted(texts),
+            Some(pool) => pool.install(|| self.embed_batches(texts)),
+            None => self.embed_batches(texts),
         }
     }
 }
@@ -231,36 +203,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn pooling_ignores_padding_and_normalises() {
-        // Two sequences of 3 tokens, dim 2; the second has one padding token whose huge
-        // values must not leak into its mean.
-        let hidden = Tensor::from_vec(
-            vec![
-                1.0f32, 0.0, 3.0, 0.0, 2.0, 0.0, // row 0: mean (2, 0)
-                0.0, 1.0, 0.0, 3.0, 100.0, 100.0, // row 1: mean of first two (0, 2)
-            ],
-            (2, 3, 2),
-            &Device::Cpu,
-        )
-        .expect("tensor");
-        let mask =
-            Tensor::from_vec(vec![1u32, 1, 1, 1, 1, 0], (2, 3), &Device::Cpu).expect("tensor");
-        let out = pool_and_normalise(&hidden, &mask)
-            .expect("pool")
-            .to_vec2::<f32>()
-            .expect("vec");
-        assert_eq!(out, vec![vec![1.0, 0.0], vec![0.0, 1.0]]);
-    }
-
-    #[test]
-    fn an_all_zero_vector_stays_finite() {
-        let hidden = Tensor::zeros((1, 2, 3), DType::F32, &Device::Cpu).expect("tensor");
-        let mask = Tensor::from_vec(vec![0u32, 0], (1, 2), &Device::Cpu).expect("tensor");
-        let out = pool_and_normalise(&hidden, &mask)
-            .expect("pool")
-            .to_vec2::<f32>()
-            .expect("vec");
-        assert!(out[0].iter().all(|x| x.is_finite() && *x == 0.0));
+    fn a_config_for_another_shape_is_refused_by_field() {
+        let ok = r#"{"hidden_size":384,"num_hidden_layers":6,"num_attention_heads":12,"intermediate_size":1536,"hidden_act":"gelu"}"#;
+        assert_eq!(check_config(ok), Ok(()));
+        let wide = ok.replace("384", "768");
+        assert!(
+            check_config(&wide)
+                .expect_err("768")
+                .contains("hidden_size")
+        );
+        let act = ok.replace("\"gelu\"", "\"relu\"");
+        assert!(check_config(&act).expect_err("relu").contains("hidden_act"));
+        assert!(check_config("[").is_err());
     }
 
     #[test]

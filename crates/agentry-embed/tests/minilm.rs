@@ -86,6 +86,25 @@ fn one_at_a_time_small_batches_and_one_thread_give_the_same_vectors() {
         );
         assert!(cosine(v, &case.embedding) >= 0.9999, "batch of 2 {text:?}");
     }
+    // Several batches on two threads run side by side (one batch per thread); the vectors must
+    // come back in the caller's order.
+    let side_by_side = MiniLmEmbedder::load_with(
+        &common::model_dir(),
+        MiniLmOptions {
+            batch_size: 2,
+            threads: Some(2),
+        },
+    )
+    .expect("model loads");
+    let parallel = side_by_side.embed(&texts).expect("embed");
+    assert_eq!(parallel.len(), texts.len());
+    for (case, v) in reference.cases.iter().zip(&parallel) {
+        assert!(
+            cosine(v, &case.embedding) >= 0.9999,
+            "batches side by side {:?}",
+            case.text
+        );
+    }
 }
 
 #[test]
