@@ -17,7 +17,7 @@
 use rayon::prelude::*;
 
 /// The model's fixed shape (checked against `config.json` on load).
-pub(crate) const HIDDEN: usize = 384;
+const HIDDEN: usize = crate::model_files::MINILM_DIM;
 const HEADS: usize = 12;
 const HEAD_DIM: usize = HIDDEN / HEADS;
 const INTERMEDIATE: usize = 1536;

@@ -10,7 +10,7 @@ use std::path::Path;
 use rayon::prelude::*;
 use tokenizers::{Tokenizer, TruncationParams};
 
-use crate::bert::{Bert, HIDDEN};
+use crate::bert::Bert;
 
 use crate::model_files::{MINILM_DIM, MINILM_MAX_TOKENS, MINILM_MODEL_ID, ModelError, ModelFiles};
 use crate::{EmbedError, Embedder};
@@ -160,7 +160,7 @@ impl MiniLmEmbedder {
 fn check_config(text: &str) -> Result<(), String> {
     let config: serde_json::Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
     let expect = [
-        ("hidden_size", serde_json::json!(HIDDEN)),
+        ("hidden_size", serde_json::json!(MINILM_DIM)),
         ("num_hidden_layers", serde_json::json!(6)),
         ("num_attention_heads", serde_json::json!(12)),
         ("intermediate_size", serde_json::json!(1536)),
