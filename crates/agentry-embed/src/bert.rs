@@ -249,23 +249,14 @@ fn dense(x: &[f32], layer: &Dense, out: &mut [f32], parallel: bool) {
         row.copy_from_slice(&layer.bias);
     }
     gemm_acc(
-        Mat {
-            data: x,
-            offset: 0,
-            rows,
-            cols: layer.inputs,
-            row_stride: layer.inputs,
-            col_stride: 1,
-        },
+        Mat::new(x, 0, (rows, layer.inputs), (layer.inputs, 1)),
         // Wᵀ seen in place: element (i, j) of the `inputs × outputs` matrix is W[j][i].
-        Mat {
-            data: &layer.weight,
-            offset: 0,
-            rows: layer.inputs,
-            cols: layer.outputs,
-            row_stride: 1,
-            col_stride: layer.inputs,
-        },
+        Mat::new(
+            &layer.weight,
+            0,
+            (layer.inputs, layer.outputs),
+            (1, layer.inputs),
+        ),
         MatMut {
             data: out,
             offset: 0,
@@ -304,22 +295,18 @@ fn attention(
             scores.fill(0.0);
             // scores = Q·Kᵀ / √d
             gemm_acc(
-                Mat {
-                    data: qkv,
-                    offset: span.start * width + h * HEAD_DIM,
-                    rows: n,
-                    cols: HEAD_DIM,
-                    row_stride: width,
-                    col_stride: 1,
-                },
-                Mat {
-                    data: qkv,
-                    offset: span.start * width + HIDDEN + h * HEAD_DIM,
-                    rows: HEAD_DIM,
-                    cols: n,
-                    row_stride: 1,
-                    col_stride: width,
-                },
+                Mat::new(
+                    qkv,
+                    span.start * width + h * HEAD_DIM,
+                    (n, HEAD_DIM),
+                    (width, 1),
+                ),
+                Mat::new(
+                    qkv,
+                    span.start * width + HIDDEN + h * HEAD_DIM,
+                    (HEAD_DIM, n),
+                    (1, width),
+                ),
                 MatMut {
                     data: scores,
                     offset: 0,
@@ -333,22 +320,13 @@ fn attention(
             let dst = &mut head_out[span.start * HEAD_DIM..span.end * HEAD_DIM];
             dst.fill(0.0);
             gemm_acc(
-                Mat {
-                    data: scores,
-                    offset: 0,
-                    rows: n,
-                    cols: n,
-                    row_stride: n,
-                    col_stride: 1,
-                },
-                Mat {
-                    data: qkv,
-                    offset: span.start * width + 2 * HIDDEN + h * HEAD_DIM,
-                    rows: n,
-                    cols: HEAD_DIM,
-                    row_stride: width,
-                    col_stride: 1,
-                },
+                Mat::new(scores, 0, (n, n), (n, 1)),
+                Mat::new(
+                    qkv,
+                    span.start * width + 2 * HIDDEN + h * HEAD_DIM,
+                    (n, HEAD_DIM),
+                    (width, 1),
+                ),
                 MatMut {
                     data: dst,
                     offset: 0,
@@ -372,7 +350,24 @@ struct Mat<'a> {
     col_stride: usize,
 }
 
-impl Mat<'_> {
+impl<'a> Mat<'a> {
+    /// The `rows × cols` matrix whose element (i, j) is `data[offset + i·row_stride + j·col_stride]`.
+    fn new(
+        data: &'a [f32],
+        offset: usize,
+        (rows, cols): (usize, usize),
+        (row_stride, col_stride): (usize, usize),
+    ) -> Self {
+        Mat {
+            data,
+            offset,
+            rows,
+            cols,
+            row_stride,
+            col_stride,
+        }
+    }
+
     /// True when every element the view names lies inside `data`.
     fn in_bounds(&self) -> bool {
         self.rows == 0
@@ -607,22 +602,8 @@ mod tests {
         let a = [1.0f32, 2.0, 99.0, 3.0, 4.0, 99.0];
         let mut dst = vec![1.0f32; 4];
         gemm_acc(
-            Mat {
-                data: &a,
-                offset: 0,
-                rows: 2,
-                cols: 2,
-                row_stride: 3,
-                col_stride: 1,
-            },
-            Mat {
-                data: &a,
-                offset: 0,
-                rows: 2,
-                cols: 2,
-                row_stride: 1,
-                col_stride: 3,
-            },
+            Mat::new(&a, 0, (2, 2), (3, 1)),
+            Mat::new(&a, 0, (2, 2), (1, 3)),
             MatMut {
                 data: &mut dst,
                 offset: 0,
@@ -641,22 +622,8 @@ mod tests {
         let a = [1.0f32; 3];
         let mut dst = vec![0.0f32; 4];
         gemm_acc(
-            Mat {
-                data: &a,
-                offset: 0,
-                rows: 2,
-                cols: 2,
-                row_stride: 2,
-                col_stride: 1,
-            },
-            Mat {
-                data: &a,
-                offset: 0,
-                rows: 2,
-                cols: 2,
-                row_stride: 1,
-                col_stride: 1,
-            },
+            Mat::new(&a, 0, (2, 2), (2, 1)),
+            Mat::new(&a, 0, (2, 2), (1, 1)),
             MatMut {
                 data: &mut dst,
                 offset: 0,
