@@ -257,11 +257,7 @@ fn dense(x: &[f32], layer: &Dense, out: &mut [f32], parallel: bool) {
             (layer.inputs, layer.outputs),
             (1, layer.inputs),
         ),
-        MatMut {
-            data: out,
-            offset: 0,
-            row_stride: layer.outputs,
-        },
+        out,
         1.0,
         // A short query's products are too small to be worth splitting across threads.
         if !parallel || rows < 48 {
@@ -307,11 +303,7 @@ fn attention(
                     (HEAD_DIM, n),
                     (1, width),
                 ),
-                MatMut {
-                    data: scores,
-                    offset: 0,
-                    row_stride: n,
-                },
+                scores,
                 scale,
                 gemm::Parallelism::None,
             );
@@ -327,11 +319,7 @@ fn attention(
                     (n, HEAD_DIM),
                     (width, 1),
                 ),
-                MatMut {
-                    data: dst,
-                    offset: 0,
-                    row_stride: HEAD_DIM,
-                },
+                dst,
                 1.0,
                 gemm::Parallelism::None,
             );
@@ -377,46 +365,32 @@ impl<'a> Mat<'a> {
     }
 }
 
-/// A writable view with unit column stride.
-struct MatMut<'a> {
-    data: &'a mut [f32],
-    offset: usize,
-    row_stride: usize,
-}
-
-/// `dst += scale · a·b` with `a` `m×k`, `b` `k×n`, `dst` `m×n`.
+/// `dst += scale · a·b` with `a` `m×k`, `b` `k×n`, and `dst` the `m×n` row-major matrix.
 ///
 /// The one place this crate calls `unsafe` code: `gemm` takes raw pointers and strides. Every
 /// element it may touch is checked to lie inside the slices first (a failed check is a bug in
 /// this file and panics rather than reading or writing out of bounds), and `dst` is a `&mut`
 /// borrow, so it cannot alias `a` or `b`.
 #[allow(unsafe_code)]
-fn gemm_acc(a: Mat<'_>, b: Mat<'_>, dst: MatMut<'_>, scale: f32, par: gemm::Parallelism) {
+fn gemm_acc(a: Mat<'_>, b: Mat<'_>, dst: &mut [f32], scale: f32, par: gemm::Parallelism) {
     let (m, k, n) = (a.rows, a.cols, b.cols);
     assert_eq!(b.rows, k, "inner dimensions differ");
     assert!(a.in_bounds() && b.in_bounds(), "gemm operand out of bounds");
-    assert!(
-        m == 0 || n == 0 || dst.offset + (m - 1) * dst.row_stride + (n - 1) < dst.data.len(),
-        "gemm destination out of bounds"
-    );
-    assert!(
-        n <= dst.row_stride || m <= 1,
-        "gemm destination rows overlap"
-    );
+    assert_eq!(dst.len(), m * n, "gemm destination is not m×n");
     if m == 0 || n == 0 || k == 0 {
         return;
     }
     let stride = |s: usize| isize::try_from(s).expect("stride fits isize");
     // SAFETY: bounds are checked above for all three matrices; `dst` is exclusively borrowed
-    // and its rows do not overlap; gemm reads `dst` (read_dst = true) only inside that range.
+    // and exactly m×n; gemm reads `dst` (read_dst = true) only inside that range.
     unsafe {
         gemm::gemm(
             m,
             n,
             k,
-            dst.data.as_mut_ptr().add(dst.offset),
+            dst.as_mut_ptr(),
             1,
-            stride(dst.row_stride),
+            stride(n),
             true,
             a.data.as_ptr().add(a.offset),
             stride(a.col_stride),
@@ -604,11 +578,7 @@ mod tests {
         gemm_acc(
             Mat::new(&a, 0, (2, 2), (3, 1)),
             Mat::new(&a, 0, (2, 2), (1, 3)),
-            MatMut {
-                data: &mut dst,
-                offset: 0,
-                row_stride: 2,
-            },
+            &mut dst,
             2.0,
             gemm::Parallelism::None,
         );
@@ -624,11 +594,7 @@ mod tests {
         gemm_acc(
             Mat::new(&a, 0, (2, 2), (2, 1)),
             Mat::new(&a, 0, (2, 2), (1, 1)),
-            MatMut {
-                data: &mut dst,
-                offset: 0,
-                row_stride: 2,
-            },
+            &mut dst,
             1.0,
             gemm::Parallelism::None,
         );
