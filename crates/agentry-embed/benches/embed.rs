@@ -16,7 +16,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use agentry_embed::{Embedder, MiniLmEmbedder, MiniLmOptions};
+use agentry_embed::{Embedder, MiniLmEmbedder, MiniLmOptions, Precision};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 
 fn descriptions() -> Vec<String> {
@@ -30,11 +30,16 @@ fn descriptions() -> Vec<String> {
 }
 
 fn load(threads: usize, batch_size: usize) -> MiniLmEmbedder {
+    load_at(threads, batch_size, Precision::F32)
+}
+
+fn load_at(threads: usize, batch_size: usize, precision: Precision) -> MiniLmEmbedder {
     MiniLmEmbedder::load_with(
         &common::model_dir(),
         MiniLmOptions {
             batch_size,
             threads: Some(threads),
+            precision,
         },
     )
     .expect("model loads")
@@ -71,17 +76,29 @@ fn timed(iters: u64, cpu: bool, mut f: impl FnMut()) -> Duration {
 fn short_query(c: &mut Criterion) {
     let mut group = c.benchmark_group("minilm_short_query");
     group.measurement_time(Duration::from_secs(5));
-    for threads in [1, 2] {
-        let e = load(threads, 32);
+    for (threads, precision) in [
+        (1, Precision::F32),
+        (2, Precision::F32),
+        (1, Precision::Int8),
+    ] {
+        let e = load_at(threads, 32, precision);
+        let suffix = if precision == Precision::Int8 {
+            "_int8"
+        } else {
+            ""
+        };
         for (clock, cpu) in [("wall", false), ("cpu", true)] {
-            group.bench_function(BenchmarkId::new(clock, format!("threads{threads}")), |b| {
-                b.iter_custom(|iters| {
-                    timed(iters, cpu, || {
-                        e.embed(&["find an agent that translates Spanish to English"])
-                            .expect("embed");
+            group.bench_function(
+                BenchmarkId::new(clock, format!("threads{threads}{suffix}")),
+                |b| {
+                    b.iter_custom(|iters| {
+                        timed(iters, cpu, || {
+                            e.embed(&["find an agent that translates Spanish to English"])
+                                .expect("embed");
+                        })
                     })
-                })
-            });
+                },
+            );
         }
     }
     group.finish();
@@ -95,22 +112,30 @@ fn batched(c: &mut Criterion) {
     group.warm_up_time(Duration::from_secs(1));
     group.measurement_time(Duration::from_secs(8));
     group.throughput(Throughput::Elements(texts.len() as u64));
-    let configs: &[(&str, bool, usize, usize)] = &[
-        ("cpu", true, 1, 1),
-        ("cpu", true, 1, 8),
-        ("cpu", true, 1, 16),
-        ("cpu", true, 1, 32),
-        ("cpu", true, 1, 64),
-        ("cpu", true, 2, 32),
-        ("wall", false, 1, 32),
-        ("wall", false, 2, 16),
-        ("wall", false, 2, 32),
-        ("wall", false, 2, 64),
+    let (f32_, int8) = (Precision::F32, Precision::Int8);
+    let configs: &[(&str, bool, usize, usize, Precision)] = &[
+        ("cpu", true, 1, 1, f32_),
+        ("cpu", true, 1, 8, f32_),
+        ("cpu", true, 1, 16, f32_),
+        ("cpu", true, 1, 32, f32_),
+        ("cpu", true, 1, 64, f32_),
+        ("cpu", true, 2, 32, f32_),
+        ("wall", false, 1, 32, f32_),
+        ("wall", false, 2, 16, f32_),
+        ("wall", false, 2, 32, f32_),
+        ("wall", false, 2, 64, f32_),
+        ("cpu", true, 1, 16, int8),
+        ("cpu", true, 1, 32, int8),
+        ("wall", false, 2, 16, int8),
     ];
-    for &(clock, cpu, threads, batch) in configs {
-        let e = load(threads, batch);
+    for &(clock, cpu, threads, batch, precision) in configs {
+        let e = load_at(threads, batch, precision);
+        let suffix = if precision == int8 { "_int8" } else { "" };
         group.bench_function(
-            BenchmarkId::new(format!("{clock}/threads{threads}"), format!("batch{batch}")),
+            BenchmarkId::new(
+                format!("{clock}/threads{threads}{suffix}"),
+                format!("batch{batch}"),
+            ),
             |b| b.iter_custom(|iters| timed(iters, cpu, || drop(e.embed(&texts).expect("embed")))),
         );
     }

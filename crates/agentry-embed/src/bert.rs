@@ -16,6 +16,9 @@
 
 use rayon::prelude::*;
 
+use crate::Precision;
+use crate::quant::{QuantDense, QuantScratch};
+
 /// The model's fixed shape (checked against `config.json` on load).
 const HIDDEN: usize = crate::model_files::MINILM_DIM;
 const HEADS: usize = 12;
@@ -40,6 +43,16 @@ struct Dense {
     bias: Vec<f32>,
     inputs: usize,
     outputs: usize,
+    /// The same weights in 8 bits, when the encoder runs at [`Precision::Int8`].
+    quant: Option<QuantDense>,
+}
+
+impl Dense {
+    fn quantise(&mut self) {
+        self.quant = Some(QuantDense::new(&self.weight, self.inputs, self.outputs));
+        // The f32 copy is no longer read.
+        self.weight = Vec::new();
+    }
 }
 
 struct Layer {
@@ -62,7 +75,10 @@ pub(crate) struct Bert {
 
 impl Bert {
     /// Reads the encoder from a sentence-transformers `model.safetensors` (f32).
-    pub(crate) fn from_safetensors(bytes: &[u8]) -> Result<Self, WeightError> {
+    pub(crate) fn from_safetensors(
+        bytes: &[u8],
+        precision: Precision,
+    ) -> Result<Self, WeightError> {
         let st = safetensors::SafeTensors::deserialize(bytes)
             .map_err(|e| WeightError(format!("not a safetensors file: {e}")))?;
         let get = |name: &str, shape: &[usize]| -> Result<Vec<f32>, WeightError> {
@@ -98,6 +114,7 @@ impl Bert {
                 bias: get(&format!("{prefix}.bias"), &[outputs])?,
                 inputs,
                 outputs,
+                quant: None,
             })
         };
 
@@ -134,15 +151,27 @@ impl Bert {
                 bias: [q.bias, k.bias, v.bias].concat(),
                 inputs: HIDDEN,
                 outputs: 3 * HIDDEN,
+                quant: None,
             };
-            layers.push(Layer {
+            let mut layer = Layer {
                 qkv,
                 attn_out: dense(&format!("{p}.attention.output.dense"), HIDDEN, HIDDEN)?,
                 attn_norm: norm(&format!("{p}.attention.output.LayerNorm"))?,
                 up: dense(&format!("{p}.intermediate.dense"), HIDDEN, INTERMEDIATE)?,
                 down: dense(&format!("{p}.output.dense"), INTERMEDIATE, HIDDEN)?,
                 out_norm: norm(&format!("{p}.output.LayerNorm"))?,
-            });
+            };
+            if precision == Precision::Int8 {
+                for d in [
+                    &mut layer.qkv,
+                    &mut layer.attn_out,
+                    &mut layer.up,
+                    &mut layer.down,
+                ] {
+                    d.quantise();
+                }
+            }
+            layers.push(layer);
         }
         Ok(Bert {
             word,
@@ -201,8 +230,10 @@ impl Bert {
         let mut heads_out = vec![0f32; total * HIDDEN];
         let mut context = vec![0f32; total * HIDDEN];
         let mut inter = vec![0f32; total * INTERMEDIATE];
+        let mut scratch = QuantScratch::default();
+        let s = &mut scratch;
         for layer in &self.layers {
-            dense(&hidden, &layer.qkv, &mut qkv, parallel);
+            dense(&hidden, &layer.qkv, &mut qkv, parallel, s);
             attention(&qkv, &spans, total, &mut heads_out, parallel);
             // heads_out is head-major ([head][token][dim]); the output projection wants
             // [token][head·dim].
@@ -213,13 +244,13 @@ impl Bert {
             }
             // Attention output, residual, LayerNorm (post-norm BERT). `heads_out` is free again
             // and serves as the projection's output.
-            dense(&context, &layer.attn_out, &mut heads_out, parallel);
+            dense(&context, &layer.attn_out, &mut heads_out, parallel, s);
             add_in_place(&mut hidden, &heads_out);
             layer_norm(&mut hidden, &layer.attn_norm, parallel);
             // Feed-forward: up, GELU, down, residual, LayerNorm.
-            dense(&hidden, &layer.up, &mut inter, parallel);
+            dense(&hidden, &layer.up, &mut inter, parallel, s);
             each_chunk(parallel, &mut inter, 4096, |_, chunk| gelu_in_place(chunk));
-            dense(&inter, &layer.down, &mut context, parallel);
+            dense(&inter, &layer.down, &mut context, parallel, s);
             add_in_place(&mut hidden, &context);
             layer_norm(&mut hidden, &layer.out_norm, parallel);
         }
@@ -243,7 +274,12 @@ impl Bert {
 }
 
 /// `out = x·Wᵀ + b` over all rows of `x` (row-major, `layer.inputs` wide).
-fn dense(x: &[f32], layer: &Dense, out: &mut [f32], parallel: bool) {
+fn dense(x: &[f32], layer: &Dense, out: &mut [f32], parallel: bool, scratch: &mut QuantScratch) {
+    if let Some(q) = &layer.quant {
+        // rten-gemm splits across the current rayon pool itself.
+        q.forward(x, &layer.bias, out, scratch);
+        return;
+    }
     let rows = x.len() / layer.inputs;
     for row in out.chunks_exact_mut(layer.outputs) {
         row.copy_from_slice(&layer.bias);

@@ -22,6 +22,7 @@ mod hashing;
 mod minilm;
 mod model_files;
 mod openai;
+mod quant;
 mod tls;
 
 pub use fetch::{
@@ -30,12 +31,53 @@ pub use fetch::{
 };
 #[cfg(feature = "test-embedder")]
 pub use hashing::HashingEmbedder;
-pub use minilm::{MiniLmEmbedder, MiniLmOptions};
+pub use minilm::{MiniLmEmbedder, MiniLmOptions, model_id as minilm_model_id};
 pub use model_files::{
     MINILM_DIM, MINILM_DIR_NAME, MINILM_MAX_TOKENS, MINILM_MODEL_ID, ModelError, ModelFiles,
     ModelStatus, PinnedFile, WHEEL, WheelPin, default_model_dir, model_status,
 };
 pub use openai::{OpenAiEmbedder, OpenAiOptions};
+
+/// The arithmetic of the local encoder's dense layers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Precision {
+    /// 32-bit floats throughout: the model's own numbers (cosine 1.000 against
+    /// sentence-transformers).
+    #[default]
+    F32,
+    /// 8-bit integer dense layers (weights per output, activations per token), f32 elsewhere:
+    /// about 1.5× the throughput on CPUs without AVX-512, vectors within cosine ~0.99 of F32.
+    /// Its vectors carry their own model id, so an index never mixes the two.
+    Int8,
+}
+
+impl Precision {
+    /// The name used in flags, config and model ids: `f32` or `int8`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Precision::F32 => "f32",
+            Precision::Int8 => "int8",
+        }
+    }
+}
+
+impl std::str::FromStr for Precision {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "f32" => Ok(Precision::F32),
+            "int8" => Ok(Precision::Int8),
+            other => Err(format!("unknown precision {other:?}: expected f32 or int8")),
+        }
+    }
+}
+
+impl std::fmt::Display for Precision {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 /// Why embedding failed.
 #[derive(Debug, thiserror::Error)]

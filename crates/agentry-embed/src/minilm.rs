@@ -13,7 +13,7 @@ use tokenizers::{Tokenizer, TruncationParams};
 use crate::bert::Bert;
 
 use crate::model_files::{MINILM_DIM, MINILM_MAX_TOKENS, MINILM_MODEL_ID, ModelError, ModelFiles};
-use crate::{EmbedError, Embedder};
+use crate::{EmbedError, Embedder, Precision};
 
 /// Tuning knobs for [`MiniLmEmbedder`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,6 +24,8 @@ pub struct MiniLmOptions {
     /// Run on a dedicated pool of this many threads instead of rayon's global pool (which uses
     /// every core, or `RAYON_NUM_THREADS`). Lets the server keep cores for other work.
     pub threads: Option<usize>,
+    /// f32 (the model's own numbers) or 8-bit dense layers; see [`Precision`].
+    pub precision: Precision,
 }
 
 impl Default for MiniLmOptions {
@@ -31,6 +33,7 @@ impl Default for MiniLmOptions {
         MiniLmOptions {
             batch_size: 16,
             threads: None,
+            precision: Precision::F32,
         }
     }
 }
@@ -41,12 +44,14 @@ pub struct MiniLmEmbedder {
     tokenizer: Tokenizer,
     batch_size: usize,
     pool: Option<rayon::ThreadPool>,
+    precision: Precision,
+    model_id: String,
 }
 
 impl std::fmt::Debug for MiniLmEmbedder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("MiniLmEmbedder")
-            .field("model_id", &MINILM_MODEL_ID)
+            .field("model_id", &self.model_id)
             .field("batch_size", &self.batch_size)
             .field(
                 "threads",
@@ -92,7 +97,7 @@ impl MiniLmEmbedder {
 
         let weights = std::fs::read(&files.weights)
             .map_err(|e| ModelError::io("reading", &files.weights, e))?;
-        let model = Bert::from_safetensors(&weights)
+        let model = Bert::from_safetensors(&weights, options.precision)
             .map_err(|e| load_err(format!("model.safetensors: {}", e.0)))?;
 
         let pool = match options.threads {
@@ -110,7 +115,14 @@ impl MiniLmEmbedder {
             tokenizer,
             batch_size: options.batch_size,
             pool,
+            precision: options.precision,
+            model_id: model_id(options.precision),
         })
+    }
+
+    /// The arithmetic this encoder runs at.
+    pub fn precision(&self) -> Precision {
+        self.precision
     }
 
     /// Token ids the model sees for `text` (with `[CLS]`/`[SEP]`, truncated at 256), for
@@ -156,6 +168,15 @@ impl MiniLmEmbedder {
     }
 }
 
+/// The model id vectors are recorded under: the pinned model, plus `+int8` for the 8-bit
+/// encoder, whose vectors differ slightly (an index built with one is re-embedded for the other).
+pub fn model_id(precision: Precision) -> String {
+    match precision {
+        Precision::F32 => MINILM_MODEL_ID.to_owned(),
+        Precision::Int8 => format!("{MINILM_MODEL_ID}+int8"),
+    }
+}
+
 /// The encoder is written for this model's shape: refuse a `config.json` that says otherwise.
 fn check_config(text: &str) -> Result<(), String> {
     let config: serde_json::Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
@@ -180,7 +201,7 @@ fn check_config(text: &str) -> Result<(), String> {
 
 impl Embedder for MiniLmEmbedder {
     fn model_id(&self) -> &str {
-        MINILM_MODEL_ID
+        &self.model_id
     }
 
     fn dim(&self) -> usize {
