@@ -42,7 +42,7 @@ impl Server {
             Some(p) => Some(Htpasswd::load(p).map_err(anyhow::Error::msg)?),
             None => None,
         };
-        let search = open_search_index(&config.data)?;
+        let search = open_search_index(&config.data, config.embed_precision)?;
         let state =
             AppState::new(Arc::new(blobs), Arc::new(meta), config, auth).with_search(search);
         Ok(Server { state })
@@ -181,10 +181,17 @@ impl BoundServer {
 
 /// Open the discovery index under `<data>/search`, with the local embedding model when it is
 /// installed (`agentry model fetch`); without it semantic search answers "unavailable".
-fn open_search_index(data: &std::path::Path) -> anyhow::Result<Arc<agentry_search::SearchIndex>> {
+fn open_search_index(
+    data: &std::path::Path,
+    precision: agentry_embed::Precision,
+) -> anyhow::Result<Arc<agentry_search::SearchIndex>> {
     let model_dir = agentry_embed::default_model_dir(data);
+    let options = agentry_embed::MiniLmOptions {
+        precision,
+        ..agentry_embed::MiniLmOptions::default()
+    };
     let embedder: Option<Arc<dyn agentry_embed::Embedder>> =
-        match agentry_embed::MiniLmEmbedder::load(&model_dir) {
+        match agentry_embed::MiniLmEmbedder::load_with(&model_dir, options) {
             Ok(m) => Some(Arc::new(m)),
             Err(e) => {
                 tracing::warn!(error = %e, "semantic search unavailable");

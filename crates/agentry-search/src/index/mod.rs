@@ -391,7 +391,7 @@ impl SearchIndex {
                 built_with,
             } => SemanticStatus::Unavailable {
                 reason: format!(
-                    "the index vectors were built with {built_with} but the loaded model is {}; run `agentry reindex`",
+                    "the index vectors were built with {built_with} but the loaded model is {}; run `agentry reindex` (with the --embed-precision the pod is served with)",
                     embedder.model_id()
                 ),
             },

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Instant;
 
-use agentry_embed::{Embedder, MiniLmEmbedder, default_model_dir};
+use agentry_embed::{Embedder, MiniLmEmbedder, MiniLmOptions, Precision, default_model_dir};
 use agentry_search::{IndexOptions, IndexedAgent, SearchIndex};
 use agentry_store::{MetadataStore, RedbMetadataStore};
 use agentry_types::{ManifestRef, TrustTier};
@@ -30,6 +30,11 @@ pub struct Args {
     /// Build a lexical-only index even when the model is installed.
     #[arg(long)]
     pub no_embeddings: bool,
+
+    /// Arithmetic of the embedding model: f32 or int8. Use the value the pod is served with
+    /// (`agentry serve --embed-precision`), or its vectors will be stale.
+    #[arg(long, env = "AGENTRY_EMBED_PRECISION", default_value = "f32", value_name = "f32|int8")]
+    pub embed_precision: Precision,
 }
 
 pub async fn run(args: Args, global: &Global) -> anyhow::Result<ExitCode> {
@@ -42,7 +47,11 @@ pub async fn run(args: Args, global: &Global) -> anyhow::Result<ExitCode> {
     let embedder: Option<Arc<dyn Embedder>> = if args.no_embeddings {
         None
     } else {
-        match MiniLmEmbedder::load(&default_model_dir(&args.data)) {
+        let options = MiniLmOptions {
+            precision: args.embed_precision,
+            ..MiniLmOptions::default()
+        };
+        match MiniLmEmbedder::load_with(&default_model_dir(&args.data), options) {
             Ok(m) => Some(Arc::new(m)),
             Err(e) => {
                 tracing::warn!(error = %e, "no embedding model: building a lexical-only index (semantic search stays unavailable; `agentry model fetch` then reindex)");
