@@ -111,26 +111,61 @@ pub async fn get_agent(
             })?;
         return converted(&record, &target);
     }
-    let record = match state
+    let record = state
         .meta
         .record_json(&repo_name, &digest)
         .await
-        .map_err(store_failed)?
-    {
-        Some(bytes) => Some(
-            serde_json::from_slice::<Box<RawValue>>(&bytes).map_err(|e| {
-                tracing::error!(%repo, %digest, error = %e, "stored record is not JSON");
-                Problem::internal("the server failed to answer; see its log")
-            })?,
-        ),
-        None => None,
-    };
-    Ok(Json(AgentDetail {
-        item,
-        versions,
-        record,
+        .map_err(store_failed)?;
+    detail_response(&item, &versions, record.as_deref()).map_err(|e| {
+        tracing::error!(%repo, %digest, error = %e, "stored record is not a JSON object");
+        Problem::internal("the server failed to answer; see its log")
     })
-    .into_response())
+}
+
+/// [`AgentDetail`] without its record: the part of the answer that is serialised.
+#[derive(Serialize)]
+struct DetailHead<'a> {
+    #[serde(flatten)]
+    item: &'a SearchItem,
+    versions: &'a [String],
+}
+
+/// The [`AgentDetail`] answer, with the stored record spliced in byte for byte.
+///
+/// The store holds each record as the JSON the server itself wrote when the agent was pushed,
+/// so it is not parsed again here: re-validating 10–30 KB of JSON (skills carry JSON Schemas)
+/// was a third of this endpoint's CPU. A cheap shape check (an object, braces at both ends)
+/// still turns a damaged entry into a logged 500 rather than a broken answer.
+fn detail_response(
+    item: &SearchItem,
+    versions: &[String],
+    record: Option<&[u8]>,
+) -> Result<Response, String> {
+    let record = match record {
+        Some(bytes) => {
+            let trimmed = bytes.trim_ascii();
+            if trimmed.first() != Some(&b'{') || trimmed.last() != Some(&b'}') {
+                return Err(format!("{} bytes, not a JSON object", bytes.len()));
+            }
+            trimmed
+        }
+        None => b"null",
+    };
+    let mut body = serde_json::to_vec(&DetailHead { item, versions }).map_err(|e| e.to_string())?;
+    // `{…}` → `{…,"record":<stored>}`; `versions` is always present, so the head is never `{}`.
+    body.pop();
+    body.reserve(record.len() + 12);
+    body.extend_from_slice(b",\"record\":");
+    body.extend_from_slice(record);
+    body.push(b'}');
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        body,
+    )
+        .into_response())
 }
 
 /// `namespace/name`, `namespace/name/version` or `namespace/name@range` → (repository, the
@@ -201,4 +236,72 @@ fn converted(record: &AgentRecord, target: &Target) -> ProblemResult<Response> {
         }
     }
     Ok(resp)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item() -> SearchItem {
+        SearchItem {
+            id: "acme/bot@sha256:00".into(),
+            name: "bot".into(),
+            namespace: "acme".into(),
+            version: "1.2.0".into(),
+            digest: "sha256:00".into(),
+            description: "says \"hi\"\n".into(),
+            capabilities: vec!["nlp/summarization".into()],
+            protocols: vec!["a2a".into()],
+            trust_tier: agentry_types::TrustTier::Standard,
+            score: 1.0,
+            source_pod: "local".into(),
+            why: Vec::new(),
+        }
+    }
+
+    async fn body(resp: Response) -> (Option<String>, serde_json::Value) {
+        let ct = resp
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX)
+            .await
+            .expect("body");
+        (
+            ct,
+            serde_json::from_slice(&bytes).expect("the answer is JSON"),
+        )
+    }
+
+    #[tokio::test]
+    async fn the_spliced_answer_equals_the_serialised_detail() {
+        let record =
+            br#" {"identity":{"name":"bot","schema":{"type":"object","x":"a\"}"}},"n":[1,2]}
+"#;
+        let versions = vec!["1.2.0".to_owned(), "1.0.0".to_owned()];
+        let resp = detail_response(&item(), &versions, Some(record)).expect("answer");
+        let (ct, got) = body(resp).await;
+        assert_eq!(ct.as_deref(), Some("application/json"));
+        let want = serde_json::to_value(AgentDetail {
+            item: item(),
+            versions: versions.clone(),
+            record: Some(
+                serde_json::from_slice::<Box<RawValue>>(record.trim_ascii()).expect("raw"),
+            ),
+        })
+        .expect("value");
+        assert_eq!(got, want);
+
+        let (_, none) = body(detail_response(&item(), &versions, None).expect("answer")).await;
+        assert_eq!(none["record"], serde_json::Value::Null);
+        assert_eq!(none["versions"][1], "1.0.0");
+    }
+
+    #[test]
+    fn a_stored_entry_that_is_not_an_object_is_refused() {
+        for bad in [&b""[..], b"[1]", b"{\"a\":1", b"null", b"  "] {
+            assert!(detail_response(&item(), &[], Some(bad)).is_err(), "{bad:?}");
+        }
+    }
 }
