@@ -233,7 +233,7 @@ impl Bert {
         let mut scratch = QuantScratch::default();
         let s = &mut scratch;
         for layer in &self.layers {
-            dense(&hidden, &layer.qkv, &mut qkv, parallel, s);
+            dense(&hidden, &layer.qkv, &mut qkv, parallel, s)?;
             attention(&qkv, &spans, total, &mut heads_out, parallel);
             // heads_out is head-major ([head][token][dim]); the output projection wants
             // [token][head·dim].
@@ -244,13 +244,13 @@ impl Bert {
             }
             // Attention output, residual, LayerNorm (post-norm BERT). `heads_out` is free again
             // and serves as the projection's output.
-            dense(&context, &layer.attn_out, &mut heads_out, parallel, s);
+            dense(&context, &layer.attn_out, &mut heads_out, parallel, s)?;
             add_in_place(&mut hidden, &heads_out);
             layer_norm(&mut hidden, &layer.attn_norm, parallel);
             // Feed-forward: up, GELU, down, residual, LayerNorm.
-            dense(&hidden, &layer.up, &mut inter, parallel, s);
+            dense(&hidden, &layer.up, &mut inter, parallel, s)?;
             each_chunk(parallel, &mut inter, 4096, |_, chunk| gelu_in_place(chunk));
-            dense(&inter, &layer.down, &mut context, parallel, s);
+            dense(&inter, &layer.down, &mut context, parallel, s)?;
             add_in_place(&mut hidden, &context);
             layer_norm(&mut hidden, &layer.out_norm, parallel);
         }
@@ -274,11 +274,16 @@ impl Bert {
 }
 
 /// `out = x·Wᵀ + b` over all rows of `x` (row-major, `layer.inputs` wide).
-fn dense(x: &[f32], layer: &Dense, out: &mut [f32], parallel: bool, scratch: &mut QuantScratch) {
+fn dense(
+    x: &[f32],
+    layer: &Dense,
+    out: &mut [f32],
+    parallel: bool,
+    scratch: &mut QuantScratch,
+) -> Result<(), String> {
     if let Some(q) = &layer.quant {
         // rten-gemm splits across the current rayon pool itself.
-        q.forward(x, &layer.bias, out, scratch);
-        return;
+        return q.forward(x, &layer.bias, out, scratch);
     }
     let rows = x.len() / layer.inputs;
     for row in out.chunks_exact_mut(layer.outputs) {
@@ -302,6 +307,7 @@ fn dense(x: &[f32], layer: &Dense, out: &mut [f32], parallel: bool, scratch: &mu
             gemm::Parallelism::Rayon(rayon::current_num_threads())
         },
     );
+    Ok(())
 }
 
 /// Multi-head self-attention of each text over its own tokens. `qkv` is `[token][q | k | v]`;

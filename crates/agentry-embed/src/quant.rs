@@ -76,21 +76,23 @@ impl QuantDense {
         }
     }
 
-    /// `out = x·Wᵀ + bias` for every row of `x` (`inputs` wide).
+    /// `out = x·Wᵀ + bias` for every row of `x` (`inputs` wide). Shapes are fixed by this
+    /// module, so an error means a bug here, never a property of the input text; it is
+    /// returned (and becomes the embed call's error) rather than panicking.
     pub(crate) fn forward(
         &self,
         x: &[f32],
         bias: &[f32],
         out: &mut [f32],
         scratch: &mut QuantScratch,
-    ) {
+    ) -> Result<(), String> {
         let rows = x.len() / self.inputs;
         debug_assert_eq!(out.len(), rows * self.outputs);
         quantise_rows(x, self.inputs, scratch);
         // No need to zero it: the product overwrites every element (beta = 0).
         scratch.acc.resize(rows * self.outputs, 0);
         let exec = executor();
-        let result = exec.gemm(
+        exec.gemm(
             &mut scratch.acc,
             GemmInputA::Unpacked(NdTensorView::from_data(
                 [rows, self.inputs],
@@ -106,22 +108,18 @@ impl QuantDense {
                 }),
                 ..GemmOptions::default()
             },
-        );
-        // Shapes are fixed by this module (rows × inputs against a packed inputs × outputs),
-        // so an error is a bug here, never a property of the input text.
-        if let Err(e) = result {
-            panic!("int8 gemm refused its operands: {e:?}");
-        }
-        for (((o, acc), s), _) in out
+        )
+        .map_err(|e| format!("int8 gemm refused its operands: {e:?}"))?;
+        for ((o, acc), s) in out
             .chunks_exact_mut(self.outputs)
             .zip(scratch.acc.chunks_exact(self.outputs))
             .zip(&scratch.row_scale)
-            .zip(0..rows)
         {
             for (((o, &a), &ws), &b) in o.iter_mut().zip(acc).zip(&self.scale).zip(bias) {
                 *o = a as f32 * (s * ws) + b;
             }
         }
+        Ok(())
     }
 }
 
@@ -188,7 +186,9 @@ mod tests {
             .collect();
         let layer = QuantDense::new(&weight, inputs, outputs);
         let mut out = vec![0f32; rows * outputs];
-        layer.forward(&x, &bias, &mut out, &mut QuantScratch::default());
+        layer
+            .forward(&x, &bias, &mut out, &mut QuantScratch::default())
+            .expect("forward");
         for r in 0..rows {
             let exact: Vec<f32> = (0..outputs)
                 .map(|j| {
