@@ -10,12 +10,13 @@
 //!   bits, not eight, because the AVX2 kernel adds pairs of u8·i8 products in a saturating i16
 //!   (2·255·64 < 2¹⁵); the same range is used on every CPU so that a record's vector does not
 //!   depend on the machine that embedded it.
-//! - Activations: asymmetric, one scale and zero point per token row, computed per call from
-//!   the row's range (always including 0, so 0 is exact).
+//! - Activations: one scale per token row, computed per call from the row's largest magnitude,
+//!   around a zero point of 128 shared by every row (0 is exact; see [`quantise_rows`] for why
+//!   the zero point is not per row).
 //! - Output: `acc · (row scale · column scale) + bias`, in f32.
 //!
 //! The cost is accuracy: vectors stay within cosine ~0.99 of the f32 encoder (the tests hold
-//! the exact bound), and BENCHMARKS.md gives what that does to search recall.
+//! the exact bound), and BENCHMARKS.md §4 gives what that does to search results.
 
 use rten_gemm::{GemmExecutor, GemmInputA, GemmInputB, GemmOptions, PackedBMatrix, QuantParams};
 use rten_tensor::NdTensorView;

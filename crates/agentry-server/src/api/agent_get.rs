@@ -10,7 +10,6 @@
 use agentry_formats::Target;
 use agentry_search::{SearchIndex, SearchItem, VersionSpec};
 use agentry_types::{AgentRecord, Digest, RepoName};
-use axum::Json;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -29,7 +28,6 @@ pub struct AgentDetail {
     pub item: SearchItem,
     /// Every indexed version of this name, highest first.
     pub versions: Vec<String>,
-    /// The canonical record as stored.
     /// The canonical record as stored (served without decoding it).
     #[schema(value_type = Object)]
     pub record: Option<Box<RawValue>>,
@@ -88,12 +86,10 @@ pub async fn get_agent(
     let (repo, item, versions) = resolve_path(&idx, path, prerelease)?;
     let (Ok(repo_name), Ok(digest)) = (RepoName::parse(&repo), item.digest.parse::<Digest>())
     else {
-        return Ok(Json(AgentDetail {
-            item,
-            versions,
-            record: None,
-        })
-        .into_response());
+        return detail_response(&item, &versions, None).map_err(|e| {
+            tracing::error!(%repo, error = %e, "answer could not be written");
+            Problem::internal("the server failed to answer; see its log")
+        });
     };
     let store_failed = |e: agentry_store::StoreError| {
         tracing::error!(error = %e, "record lookup failed");
