@@ -14,6 +14,7 @@
 //! The arithmetic is the model's own: post-norm BERT, exact (erf) GELU, LayerNorm eps 1e-12;
 //! `tests/minilm.rs` checks the vectors against sentence-transformers (cosine ≥ 0.9999).
 
+use multiversion::multiversion;
 use rayon::prelude::*;
 
 use crate::Precision;
@@ -450,6 +451,7 @@ fn gemm_acc(a: Mat<'_>, b: Mat<'_>, dst: &mut [f32], scale: f32, par: gemm::Para
     }
 }
 
+#[multiversion(targets = "simd")]
 fn add_in_place(acc: &mut [f32], x: &[f32]) {
     for (a, b) in acc.iter_mut().zip(x) {
         *a += b;
@@ -476,18 +478,29 @@ fn each_chunk(
 
 fn layer_norm(x: &mut [f32], norm: &LayerNorm, parallel: bool) {
     each_chunk(parallel, x, HIDDEN * 16, |_, rows| {
-        for row in rows.chunks_exact_mut(HIDDEN) {
-            let mean = row.iter().sum::<f32>() / HIDDEN as f32;
-            let var = row.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / HIDDEN as f32;
-            let inv = 1.0 / (var + LN_EPS).sqrt();
-            for ((v, g), b) in row.iter_mut().zip(&norm.gamma).zip(&norm.beta) {
-                *v = (*v - mean) * inv * g + b;
-            }
-        }
+        normalise_rows(rows, &norm.gamma, &norm.beta)
     });
 }
 
+/// LayerNorm of each `HIDDEN`-wide row. The sums run over [`lanes_sum`]'s fixed lanes, so
+/// every CPU adds in the same order and a vector does not depend on the machine.
+#[multiversion(targets = "simd")]
+fn normalise_rows(rows: &mut [f32], gamma: &[f32], beta: &[f32]) {
+    for row in rows.chunks_exact_mut(HIDDEN) {
+        let mean = lanes_sum(row, |v| v) / HIDDEN as f32;
+        for v in row.iter_mut() {
+            *v -= mean;
+        }
+        let var = lanes_sum(row, |v| v * v) / HIDDEN as f32;
+        let inv = 1.0 / (var + LN_EPS).sqrt();
+        for ((v, g), b) in row.iter_mut().zip(gamma).zip(beta) {
+            *v = *v * inv * g + b;
+        }
+    }
+}
+
 /// Exact GELU: `x/2 · (1 + erf(x/√2))`.
+#[multiversion(targets = "simd")]
 fn gelu_in_place(xs: &mut [f32]) {
     for x in xs {
         *x = 0.5 * *x * (1.0 + erf(*x * std::f32::consts::FRAC_1_SQRT_2));
@@ -513,6 +526,7 @@ fn erf(x: f32) -> f32 {
     x * p / q
 }
 
+#[multiversion(targets = "simd")]
 fn softmax_in_place(row: &mut [f32]) {
     let max = lanes_fold(row, f32::NEG_INFINITY, f32::max);
     // A plain map and a lane-wise sum: both vectorise (a running sum in the map would not).
@@ -524,7 +538,9 @@ fn softmax_in_place(row: &mut [f32]) {
 }
 
 /// Folds `xs` over 8 independent lanes, then folds the lanes: lets the compiler use vector
-/// registers where a single accumulator would force strict left-to-right order.
+/// registers where a single accumulator would force strict left-to-right order. Inlined into
+/// each multiversioned caller, so it is compiled for that caller's instruction set.
+#[inline(always)]
 fn lanes_fold(xs: &[f32], init: f32, f: impl Fn(f32, f32) -> f32) -> f32 {
     let mut lanes = [init; 8];
     let chunks = xs.chunks_exact(8);
@@ -537,6 +553,25 @@ fn lanes_fold(xs: &[f32], init: f32, f: impl Fn(f32, f32) -> f32) -> f32 {
     let mut acc = lanes.into_iter().fold(init, &f);
     for &x in tail {
         acc = f(acc, x);
+    }
+    acc
+}
+
+/// `Σ g(x)` over 8 independent lanes, then over the lanes: the same order on every CPU, and
+/// one the compiler can keep in vector registers.
+#[inline(always)]
+fn lanes_sum(xs: &[f32], g: impl Fn(f32) -> f32) -> f32 {
+    let mut lanes = [0f32; 8];
+    let chunks = xs.chunks_exact(8);
+    let tail = chunks.remainder();
+    for chunk in chunks {
+        for (lane, &x) in lanes.iter_mut().zip(chunk) {
+            *lane += g(x);
+        }
+    }
+    let mut acc = lanes.into_iter().sum::<f32>();
+    for &x in tail {
+        acc += g(x);
     }
     acc
 }
