@@ -574,6 +574,12 @@ impl Generator {
     /// A natural-language query near the meaning of a random class: its description, which
     /// differs in wording from the generated descriptions' templates.
     pub fn semantic_query(&self, j: u64) -> String {
+        self.semantic_query_with_class(j).0
+    }
+
+    /// [`Generator::semantic_query`] with the id of the OASF class it paraphrases: an agent
+    /// carrying that class is a relevant answer (for measuring answer quality, not only recall).
+    pub fn semantic_query_with_class(&self, j: u64) -> (String, Option<u64>) {
         let mut r = rng_for(self.seed, 4, j);
         let c = self.classes_new.choose(&mut r);
         let lead = [
@@ -586,11 +592,14 @@ impl Generator {
         .copied()
         .unwrap_or("help with");
         match c {
-            Some(c) => format!(
-                "{lead} {}",
-                lower_first(c.description.trim_end_matches('.'))
+            Some(c) => (
+                format!(
+                    "{lead} {}",
+                    lower_first(c.description.trim_end_matches('.'))
+                ),
+                Some(c.id),
             ),
-            None => "help me".into(),
+            None => ("help me".into(), None),
         }
     }
 

@@ -76,8 +76,9 @@ enum Cmd {
         reuse: bool,
     },
     /// Embed `n` generated records and `queries` paraphrase queries with both encoders (f32
-    /// and int8) and report how closely int8 follows f32: cosine per record, and the overlap of
-    /// each query's brute-force top 10.
+    /// and int8) and report how closely int8 follows f32: cosine per record, the overlap of each
+    /// query's brute-force top 10, and each encoder's share of relevant answers in its top 10
+    /// (records carrying the OASF class the query paraphrases).
     Agree {
         #[arg(long, default_value_t = 10_000)]
         n: u64,
@@ -487,7 +488,20 @@ fn pg(n: u64, seed: u64, conn: &str, nq: u64, reuse: bool) -> Result<Value> {
 fn agree(n: u64, seed: u64, model: &Path, nq: u64) -> Result<Value> {
     let g = Generator::new(seed, n, Samples::discover());
     let texts: Vec<String> = (0..n).map(|i| embedding_text(&g.agent(i).record)).collect();
-    let queries: Vec<String> = (0..nq).map(|j| g.semantic_query(j)).collect();
+    let (queries, targets): (Vec<String>, Vec<Option<u64>>) =
+        (0..nq).map(|j| g.semantic_query_with_class(j)).unzip();
+    // The OASF class ids each record carries: a query's answer is relevant when it carries the
+    // class the query paraphrases.
+    let classes: Vec<Vec<u64>> = (0..n)
+        .map(|i| {
+            g.agent(i)
+                .record
+                .skills
+                .iter()
+                .flat_map(|s| s.taxonomy.iter().filter_map(|t| t.id))
+                .collect()
+        })
+        .collect();
     let embed_all = |p: Precision| -> Result<(Vec<Vec<f32>>, Vec<Vec<f32>>, f64)> {
         let e = load_model(model, p)?;
         let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
@@ -512,11 +526,17 @@ fn agree(n: u64, seed: u64, model: &Path, nq: u64) -> Result<Value> {
         s.sort_by(|a, b| b.0.total_cmp(&a.0));
         s.iter().take(10).map(|x| x.1).collect()
     };
-    let mut overlap = 0.0;
-    for (a, b) in q32.iter().zip(&q8) {
+    let relevant = |top: &[usize], class: Option<u64>| -> f64 {
+        let Some(c) = class else { return 0.0 };
+        top.iter().filter(|&&i| classes[i].contains(&c)).count() as f64 / top.len().max(1) as f64
+    };
+    let (mut overlap, mut rel32, mut rel8) = (0.0, 0.0, 0.0);
+    for ((a, b), class) in q32.iter().zip(&q8).zip(&targets) {
         let t32 = top10(a, &docs32);
         let t8 = top10(b, &docs8);
         overlap += t8.iter().filter(|i| t32.contains(i)).count() as f64 / 10.0;
+        rel32 += relevant(&t32, *class);
+        rel8 += relevant(&t8, *class);
     }
     let pct = |q: f64| cos[((cos.len() - 1) as f64 * q) as usize];
     Ok(json!({
@@ -526,6 +546,10 @@ fn agree(n: u64, seed: u64, model: &Path, nq: u64) -> Result<Value> {
         "int8_records_per_s": rate8,
         "cosine_int8_vs_f32": {"min": cos[0], "p1": pct(0.01), "p50": pct(0.5), "mean": cos.iter().sum::<f32>() / cos.len() as f32},
         "top10_overlap_int8_vs_f32": overlap / nq as f64,
+        // Share of each query's brute-force top 10 that carries the OASF class the query
+        // paraphrases, per encoder: answer quality, where the overlap above is agreement.
+        "top10_relevant_f32": rel32 / nq as f64,
+        "top10_relevant_int8": rel8 / nq as f64,
     }))
 }
 
