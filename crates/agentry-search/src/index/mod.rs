@@ -182,6 +182,12 @@ pub struct SearchIndex {
     tax: Taxonomies,
 }
 
+/// The model id the vectors of the index in `dir` were built with; `None` when there is no
+/// index there yet, or it holds no vectors. Read before opening, to pick a matching encoder.
+pub fn stored_model_id(dir: &Path) -> SearchResult<Option<String>> {
+    Ok(read_meta(dir)?.and_then(|m| m.model_id))
+}
+
 fn read_meta(dir: &Path) -> SearchResult<Option<Meta>> {
     match std::fs::read(dir.join("meta.json")) {
         Ok(b) => serde_json::from_slice(&b)

@@ -7,7 +7,9 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Instant;
 
-use agentry_embed::{Embedder, MiniLmEmbedder, MiniLmOptions, Precision, default_model_dir};
+use agentry_embed::{
+    Embedder, MiniLmEmbedder, MiniLmOptions, Precision, PrecisionChoice, default_model_dir,
+};
 use agentry_search::{IndexOptions, IndexedAgent, SearchIndex};
 use agentry_store::{MetadataStore, RedbMetadataStore};
 use agentry_types::{ManifestRef, TrustTier};
@@ -31,10 +33,11 @@ pub struct Args {
     #[arg(long)]
     pub no_embeddings: bool,
 
-    /// Arithmetic of the embedding model: f32 or int8. Use the value the pod is served with
-    /// (`agentry serve --embed-precision`), or its vectors will be stale.
-    #[arg(long, env = "AGENTRY_EMBED_PRECISION", default_value = "f32", value_name = "f32|int8")]
-    pub embed_precision: Precision,
+    /// Arithmetic of the embedding model: auto (keep the precision of the index's vectors,
+    /// int8 for a new index), f32 or int8. A pod served with a fixed `--embed-precision` needs
+    /// the same value here, or its vectors will be stale.
+    #[arg(long, env = "AGENTRY_EMBED_PRECISION", default_value = "auto", value_name = "auto|f32|int8")]
+    pub embed_precision: PrecisionChoice,
 }
 
 pub async fn run(args: Args, global: &Global) -> anyhow::Result<ExitCode> {
@@ -44,11 +47,15 @@ pub async fn run(args: Args, global: &Global) -> anyhow::Result<ExitCode> {
             args.data.join("meta.redb").display()
         )
     })?;
+    let index_dir = agentry_search::index_dir(&args.data);
+    let precision: Precision = args
+        .embed_precision
+        .resolve(agentry_search::stored_model_id(&index_dir)?.as_deref());
     let embedder: Option<Arc<dyn Embedder>> = if args.no_embeddings {
         None
     } else {
         let options = MiniLmOptions {
-            precision: args.embed_precision,
+            precision,
             ..MiniLmOptions::default()
         };
         match MiniLmEmbedder::load_with(&default_model_dir(&args.data), options) {
@@ -60,7 +67,7 @@ pub async fn run(args: Args, global: &Global) -> anyhow::Result<ExitCode> {
         }
     };
     let idx = Arc::new(SearchIndex::open(
-        agentry_search::index_dir(&args.data),
+        index_dir,
         IndexOptions {
             embedder,
             writer_memory: 0,
@@ -142,12 +149,18 @@ pub async fn run(args: Args, global: &Global) -> anyhow::Result<ExitCode> {
         print_json(&serde_json::json!({
             "indexed": done.indexed,
             "embedded": done.embedded,
+            "precision": (done.embedded > 0).then_some(precision.as_str()),
             "seconds": start.elapsed().as_secs_f64(),
             "semantic": stats.semantic,
         }))?;
     } else {
+        let how = if done.embedded > 0 {
+            format!(", {precision}")
+        } else {
+            String::new()
+        };
         println!(
-            "reindexed {} records ({} embedded) in {:.1}s",
+            "reindexed {} records ({} embedded{how}) in {:.1}s",
             done.indexed,
             done.embedded,
             start.elapsed().as_secs_f64()
