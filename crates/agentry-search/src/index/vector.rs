@@ -15,9 +15,13 @@ use usearch::{Index, IndexOptions, MetricKind, ScalarKind};
 use crate::error::{SearchError, SearchResult};
 
 /// HNSW parameters, chosen by the recall benchmark (recall@10 ≥ 0.95 against brute force).
+/// At a million generated agents the search expansion is what holds recall up: 256 gave 0.907,
+/// 512 0.928, 1024 0.951 (0.967 counting ties), for 2.4 → 4.7 ms p50 including the query
+/// embedding; at 10k, 1024 costs 1.3 ms more than 256 and changes nothing. A denser graph
+/// (more connectivity) would need less expansion but costs memory per agent at every size.
 pub const CONNECTIVITY: usize = 16;
 pub const EXPANSION_ADD: usize = 128;
-pub const EXPANSION_SEARCH: usize = 256;
+pub const EXPANSION_SEARCH: usize = 1024;
 
 pub(crate) struct VectorIndex {
     index: RwLock<Index>,
