@@ -3,8 +3,8 @@
 import json, pathlib, sys
 
 d = pathlib.Path(sys.argv[1] if len(sys.argv) > 1 else "/work/bench-data/search/results")
-# Which encoder's semantic results to show: f32 (default) or int8 (PRECISION=int8 bench/search/run).
-precision = sys.argv[2] if len(sys.argv) > 2 else "f32"
+# Which encoder's semantic results to show: int8 (default, as a new pod embeds) or f32 (PRECISION=f32 bench/search/run).
+precision = sys.argv[2] if len(sys.argv) > 2 else "int8"
 
 def load(name):
     p = d / name
