@@ -541,7 +541,7 @@ fn softmax_in_place(row: &mut [f32]) {
 /// registers where a single accumulator would force strict left-to-right order. Inlined into
 /// each multiversioned caller, so it is compiled for that caller's instruction set.
 #[inline(always)]
-fn lanes_fold(xs: &[f32], init: f32, f: impl Fn(f32, f32) -> f32) -> f32 {
+pub(crate) fn lanes_fold(xs: &[f32], init: f32, f: impl Fn(f32, f32) -> f32) -> f32 {
     let mut lanes = [init; 8];
     let chunks = xs.chunks_exact(8);
     let tail = chunks.remainder();

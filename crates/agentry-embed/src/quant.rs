@@ -22,6 +22,8 @@ use multiversion::multiversion;
 use rten_gemm::{GemmExecutor, GemmInputA, GemmInputB, GemmOptions, PackedBMatrix, QuantParams};
 use rten_tensor::NdTensorView;
 
+use crate::bert::lanes_fold;
+
 /// Largest weight magnitude after quantisation (see the module docs).
 const WEIGHT_MAX: f32 = 63.0;
 
@@ -172,21 +174,9 @@ const MAGIC: f32 = 8_388_608.0;
 /// One row of [`quantise_rows`]; returns the row's scale.
 #[multiversion(targets = "simd")]
 fn quantise_row(row: &[f32], q: &mut [u8]) -> f32 {
-    // Largest magnitude over 16 independent lanes (one running maximum would be a serial
-    // chain the compiler may not reorder). NaN never wins `f32::max`, as before.
-    let mut lanes = [0f32; 16];
-    let chunks = row.chunks_exact(16);
-    let tail = chunks.remainder();
-    for chunk in chunks {
-        for (m, &v) in lanes.iter_mut().zip(chunk) {
-            *m = m.max(v.abs());
-        }
-    }
-    let max = tail
-        .iter()
-        .fold(lanes.into_iter().fold(0f32, f32::max), |m, &v| {
-            m.max(v.abs())
-        });
+    // Largest magnitude, over independent lanes (the lanes hold magnitudes already, so
+    // folding them with the same function is exact). NaN never wins `f32::max`.
+    let max = lanes_fold(row, 0.0, |m, v| m.max(v.abs()));
     let scale = if max > 0.0 { max / 127.0 } else { 1.0 };
     let inv = 1.0 / scale;
     for (q, &v) in q.iter_mut().zip(row) {
