@@ -39,13 +39,30 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// True when something at `addr` answers an HTTP request. A bare TCP connect is not enough:
+/// the port came from [`free_port`], so until the server binds it the kernel may hand it to
+/// the probe itself as its source port, and a loopback socket connected to its own port
+/// "succeeds" (TCP simultaneous open) with nobody listening.
+fn answers_http(addr: &str) -> bool {
+    use std::io::{Read, Write};
+    let Ok(mut s) = std::net::TcpStream::connect(addr) else {
+        return false;
+    };
+    let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+    let mut head = [0u8; 5];
+    s.write_all(b"GET /v2/ HTTP/1.0\r\nHost: localhost\r\n\r\n")
+        .is_ok()
+        && s.read_exact(&mut head).is_ok()
+        && &head == b"HTTP/"
+}
+
 fn wait_ready(addr: &str, child: &mut Child) {
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
         if let Ok(Some(status)) = child.try_wait() {
             panic!("registry exited early: {status}");
         }
-        if std::net::TcpStream::connect(addr).is_ok() {
+        if answers_http(addr) {
             return;
         }
         assert!(
