@@ -2,7 +2,7 @@
 //! prefix and typo tolerance. It also holds, as stored fields, the compact form of every
 //! indexed agent and its embedding, so the whole index reloads from this one directory.
 
-use std::collections::BinaryHeap;
+use std::collections::{BinaryHeap, HashMap};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
@@ -59,6 +59,41 @@ pub(crate) struct TextIndex {
     reader: IndexReader,
     writer: Mutex<IndexWriter>,
     pub fields: Fields,
+}
+
+/// Most words a prefix expands to: the ones in the most documents, as a search engine's
+/// "top terms" rewrite does.
+const PREFIX_TERMS: usize = 32;
+
+/// Indexed words of `field` that start with `prefix` (and are longer than it), the
+/// [`PREFIX_TERMS`] in the most documents, summed over segments.
+fn prefix_terms(
+    searcher: &tantivy::Searcher,
+    field: tantivy::schema::Field,
+    prefix: &str,
+) -> SearchResult<Vec<String>> {
+    let mut freq: HashMap<String, u64> = HashMap::new();
+    for seg in searcher.segment_readers() {
+        let inverted = seg.inverted_index(field)?;
+        let mut stream = inverted
+            .terms()
+            .range()
+            .gt(prefix.as_bytes())
+            .into_stream()?;
+        while stream.advance() {
+            let Ok(word) = std::str::from_utf8(stream.key()) else {
+                continue;
+            };
+            if !word.starts_with(prefix) {
+                break;
+            }
+            *freq.entry(word.to_owned()).or_default() += u64::from(stream.value().doc_freq);
+        }
+    }
+    let mut words: Vec<(u64, String)> = freq.into_iter().map(|(w, f)| (f, w)).collect();
+    words.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+    words.truncate(PREFIX_TERMS);
+    Ok(words.into_iter().map(|(_, w)| w).collect())
 }
 
 fn analyzer() -> TextAnalyzer {
@@ -255,10 +290,16 @@ impl TextIndex {
             }
             let chars = raw.chars().count();
             if i == last && ends_in_word && chars >= 3 {
+                // The words the last token may be the start of, as plain term queries: a
+                // prefix automaton is not a term scorer, and one such clause makes tantivy
+                // give up block-max WAND pruning for the whole query.
                 for &(fi, boost) in &BOOSTS {
-                    let term = Term::from_field_text(fields[fi], raw);
-                    let q: Box<dyn Query> = Box::new(FuzzyTermQuery::new_prefix(term, 0, true));
-                    clauses.push((Occur::Should, Box::new(BoostQuery::new(q, boost * 0.5))));
+                    for word in prefix_terms(&searcher, fields[fi], raw)? {
+                        let term = Term::from_field_text(fields[fi], &word);
+                        let q: Box<dyn Query> =
+                            Box::new(TermQuery::new(term, IndexRecordOption::WithFreqs));
+                        clauses.push((Occur::Should, Box::new(BoostQuery::new(q, boost * 0.5))));
+                    }
                 }
             }
             if !known && chars >= 4 {
