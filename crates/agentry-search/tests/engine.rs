@@ -616,3 +616,43 @@ fn concurrent_writes_group_commit_and_keep_order() {
     assert_eq!(idx.stats().vectors, 160);
     assert_eq!(idx.version_strings("team7/agent24").len(), 1);
 }
+
+#[test]
+fn a_prefix_matches_the_32_words_it_starts_with_that_are_in_the_most_records() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let idx = open(dir.path(), None);
+    // One word in three records, and forty words in one record each, all starting "zqx".
+    let mut agents: Vec<IndexedAgent> = (0..3)
+        .map(|i| {
+            agent(
+                &format!("pre/common-{i}"),
+                "1.0.0",
+                "handles zqxcommon jobs",
+                &[],
+            )
+        })
+        .collect();
+    agents.extend((0..40).map(|i| {
+        agent(
+            &format!("pre/rare-{i:02}"),
+            "1.0.0",
+            &format!("handles zqxrare{i:02} jobs"),
+            &[],
+        )
+    }));
+    idx.upsert_batch(agents).unwrap_or_else(|e| panic!("{e}"));
+
+    // The prefix becomes 32 words: the common one, then the rare ones in order (equal counts).
+    let found = names(&idx, "q=zqx&limit=100");
+    assert_eq!(found.len(), 3 + 31, "{found:?}");
+    assert!(found.iter().any(|n| n == "pre/common-2@1.0.0"), "{found:?}");
+    assert!(found.iter().any(|n| n == "pre/rare-30@1.0.0"), "{found:?}");
+    assert!(!found.iter().any(|n| n == "pre/rare-31@1.0.0"), "{found:?}");
+    // A longer prefix names fewer words, and the rare ones past the cap are found again: they
+    // lead (an unknown token also matches within two edits, which brings the other rare words
+    // in below them).
+    let mut found = names(&idx, "q=zqxrare3&limit=10");
+    found.sort();
+    let want: Vec<String> = (30..40).map(|i| format!("pre/rare-{i}@1.0.0")).collect();
+    assert_eq!(found, want);
+}
