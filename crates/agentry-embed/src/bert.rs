@@ -533,7 +533,7 @@ fn softmax_in_place(row: &mut [f32]) {
     for v in row.iter_mut() {
         *v = exp(*v - max);
     }
-    let inv = 1.0 / lanes_fold(row, 0.0, |a, b| a + b);
+    let inv = 1.0 / lanes_sum(row, |v| v);
     row.iter_mut().for_each(|v| *v *= inv);
 }
 
