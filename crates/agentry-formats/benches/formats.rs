@@ -1,7 +1,7 @@
 //! Throughput of parse + validate + canonicalise (read into the record and serialise it) per
 //! format on the sample data, one core, and of the AGNTCY Directory CID.
 //!
-//! Samples: `shared/data/` beside the repository (set AGENTRY_SHARED_DATA to point elsewhere);
+//! Samples: the repository's `testdata/real/` (set AGENTRY_SHARED_DATA to point elsewhere);
 //! only documents that validate are used, each record as its own document (the MCP seed file's
 //! 471 entries are split). Run: `cargo bench -p agentry-formats --bench formats`.
 
@@ -15,7 +15,7 @@ use serde_json::Value;
 fn data_dir() -> PathBuf {
     std::env::var("AGENTRY_SHARED_DATA")
         .map(PathBuf::from)
-        .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"))
+        .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/real"))
 }
 
 fn files(dir: &Path, out: &mut Vec<PathBuf>) {

@@ -1,4 +1,4 @@
-//! Walks every document in the shared data collection (`shared/data/`, beside the repository):
+//! Walks every document of the real-record collection (`testdata/real/` in this repository):
 //! each record either validates — and then round-trips through its own format and converts to
 //! every other — or is refused by its own project's schema (or is not an agent description at
 //! all). Nothing here names a file: the collection may hold records this code has never seen.
@@ -14,8 +14,8 @@ fn data_dir() -> PathBuf {
     if let Ok(d) = std::env::var("AGENTRY_SHARED_DATA") {
         return PathBuf::from(d);
     }
-    // crates/agentry-formats → repository root → its parent, where shared/ lives.
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data")
+    // crates/agentry-formats → the repository root.
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/real")
 }
 
 /// Directories holding schemas and taxonomies rather than documents.
@@ -51,7 +51,7 @@ fn every_shared_document_validates_round_trips_and_converts_or_is_refused_by_its
     let dir = data_dir();
     assert!(
         dir.is_dir(),
-        "shared data not found at {} (set AGENTRY_SHARED_DATA)",
+        "real-record collection not found at {} (set AGENTRY_SHARED_DATA)",
         dir.display()
     );
     let mut files = Vec::new();

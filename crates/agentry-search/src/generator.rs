@@ -1,7 +1,7 @@
 //! Synthetic but realistic agent records for tests and benchmarks, deterministic by seed.
 //!
 //! Records are assembled from real material: the OASF skill taxonomy (1.1.0 for most records,
-//! 1.0.0 for some, as in the wild), and, when the shared sample data is at hand, the 471 real
+//! 1.0.0 for some, as in the wild), and, from the repository's `testdata/real` collection, the 471 real
 //! MCP registry seed entries and the skills of real A2A agent cards. Agents come in families
 //! (one name, several versions, some pre-releases), belong to namespaces of varied size, speak
 //! a mix of protocols, and carry runtime, context and label data in realistic proportions.
@@ -41,7 +41,7 @@ pub struct Samples {
 }
 
 impl Samples {
-    /// Load from a `shared/data` directory; missing files leave the lists empty.
+    /// Load from a real-record directory (`testdata/real` layout); missing files leave the lists empty.
     pub fn load(data_dir: &Path) -> Samples {
         let mut s = Samples::default();
         if let Ok(bytes) = std::fs::read(data_dir.join("mcp/seed/seed_2025_05_16.json"))
@@ -100,18 +100,22 @@ impl Samples {
         s
     }
 
-    /// Find `shared/data` from the environment (`AGENTRY_SHARED_DATA`) or by walking up from
-    /// the current directory; empty samples when absent.
+    /// Find the real-record collection: `AGENTRY_SHARED_DATA`, else the repository's
+    /// `testdata/real` (this crate's source tree sits two levels below it), else by walking up
+    /// from the current directory; empty samples when absent.
     pub fn discover() -> Samples {
         if let Ok(p) = std::env::var("AGENTRY_SHARED_DATA") {
             return Samples::load(Path::new(&p));
         }
+        let in_repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/real");
+        if in_repo.join("mcp").is_dir() {
+            return Samples::load(&in_repo);
+        }
         let mut dir = std::env::current_dir().ok();
         while let Some(d) = dir {
-            for cand in [d.join("shared/data"), d.join("../shared/data")] {
-                if cand.join("mcp").is_dir() {
-                    return Samples::load(&cand);
-                }
+            let cand = d.join("testdata/real");
+            if cand.join("mcp").is_dir() {
+                return Samples::load(&cand);
             }
             dir = d.parent().map(Path::to_path_buf);
         }
