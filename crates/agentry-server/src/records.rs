@@ -154,9 +154,8 @@ pub async fn on_manifest_stored(
         record: record.clone(),
         repo: repo.clone(),
         manifest_digest: digest.clone(),
-        // Tiers come with the trust engine; until then a stored artifact is Basic
-        // (content-addressed, digest-verified).
-        trust_tier: agentry_types::TrustTier::Basic,
+        // Nothing is proven beyond the digest until the trust engine verifies more.
+        trust_tier: agentry_types::TrustTier::None,
         source_pod: "local".into(),
         pushed_at: std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)

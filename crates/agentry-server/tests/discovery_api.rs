@@ -181,6 +181,16 @@ async fn pushed_agents_are_findable_every_way() {
     // skill
     let (_, _, v) = get(&pod, "/api/v1/agents?capability=currency_exchange").await;
     assert_eq!(names(&v).len(), 3, "{v}");
+    // Nothing was proven about these agents beyond their digests: they are `none`, and a
+    // minimum tier of basic excludes every one of them.
+    assert_eq!(item["trust_tier"], "none", "{item}");
+    let (s, _, v) = get(&pod, "/api/v1/agents?q=itineraries&min_trust=basic").await;
+    assert_eq!(s, 200, "{v}");
+    assert!(names(&v).is_empty(), "{v}");
+    let (_, _, v) = get(&pod, "/api/v1/agents?q=itineraries&min_trust=none").await;
+    assert!(!names(&v).is_empty(), "{v}");
+    let (s, _, v) = get(&pod, &format!("/api/v1/trust/{d12}")).await;
+    assert_eq!((s, &v["trust_tier"]), (200, &json!("none")), "{v}");
     // protocol filter and facets
     let (_, _, v) = get(&pod, "/api/v1/agents?protocol=a2a&facets=true").await;
     assert_eq!(names(&v).len(), 4);

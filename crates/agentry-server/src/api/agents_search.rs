@@ -25,7 +25,7 @@ use crate::state::AppState;
         ("capability" = Option<String>, Query, description = "Skill name, OASF taxonomy path or id; repeatable or comma-separated; a category finds its sub-skills"),
         ("capability_match" = Option<String>, Query, description = "all (default) | any"),
         ("protocol" = Option<String>, Query, description = "a2a, mcp, rest, grpc…; any of them"),
-        ("min_trust" = Option<String>, Query, description = "basic | standard | verified"),
+        ("min_trust" = Option<String>, Query, description = "none | basic | standard | verified (none admits every agent; basic excludes those nothing was proven for)"),
         ("namespace" = Option<String>, Query, description = "Namespace, exact"),
         ("publisher" = Option<String>, Query, description = "Publisher organisation or domain"),
         ("label" = Option<String>, Query, description = "key=value; repeatable, all must match"),

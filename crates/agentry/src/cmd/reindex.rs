@@ -126,9 +126,8 @@ pub async fn run(args: Args, global: &Global) -> anyhow::Result<ExitCode> {
                 record: e.record.clone(),
                 repo: e.repo.clone(),
                 manifest_digest: e.manifest_digest.clone(),
-                // Tiers come with the trust engine; until then every stored artifact is Basic
-                // (content-addressed and digest-verified).
-                trust_tier: TrustTier::Basic,
+                // Nothing is proven beyond the digest until the trust engine verifies more.
+                trust_tier: TrustTier::None,
                 source_pod: "local".into(),
                 pushed_at,
             };
