@@ -17,8 +17,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use agentry_client::artifact::{self, BasicDetector};
-use agentry_client::oci::media;
 use agentry_client::{BlobSource, Client, ClientOptions, NoProgress};
+use agentry_oci::media;
 use agentry_types::{Digest, DigestAlgorithm, ManifestRef, RepoName, Tag};
 use bytes::Bytes;
 use futures::StreamExt as _;
@@ -184,7 +184,7 @@ async fn main() {
                     .get_manifest(repo, &ManifestRef::Digest(digest.clone()))
                     .await
                     .expect("manifest");
-                let agentry_client::oci::Parsed::Manifest(m) = m.parse().expect("parse") else {
+                let agentry_oci::document::Parsed::Manifest(m) = m.parse().expect("parse") else {
                     panic!("not a manifest");
                 };
                 let (files, _) = artifact::plan_files(&m).expect("titles");

@@ -23,11 +23,10 @@ mod client;
 mod discovery;
 pub mod error;
 mod manifests;
-pub mod oci;
 
+pub use agentry_oci::{Descriptor, ImageIndex, ImageManifest};
 pub use auth::{AuthFile, Challenge, Credentials};
 pub use blobs::{BlobOutcome, BlobSource, NoProgress, Progress, digest_file};
 pub use client::{Client, ClientOptions, ensure_crypto_provider, registry_base_url};
 pub use error::{Error, ErrorKind, RegistryError, Result};
 pub use manifests::{ManifestInfo, Page, PulledManifest, PushedManifest, Referrers};
-pub use oci::{Descriptor, ImageIndex, ImageManifest};

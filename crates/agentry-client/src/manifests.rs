@@ -9,7 +9,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::client::{Client, Scope, check_with, header_str, read_limited, redact};
 use crate::error::{Error, Result};
-use crate::oci::{self, ImageIndex, media};
+use agentry_oci::document::{self as oci, ImageIndex};
+use agentry_oci::media;
 
 /// A manifest as pulled: its exact bytes, their digest (verified) and media type.
 #[derive(Debug, Clone)]
@@ -110,12 +111,12 @@ impl Client {
                 Ok(self
                     .http
                     .get(url.clone())
-                    .header(ACCEPT, media::MANIFEST_ACCEPT))
+                    .header(ACCEPT, media::manifest_accept()))
             })
             .await?;
         let resp = check_with(self, resp, "GET").await?;
         let media_type = header_str(resp.headers(), "content-type")
-            .map(oci::essence)
+            .map(media::essence)
             .unwrap_or_default();
         let claimed =
             header_str(resp.headers(), "docker-content-digest").map(|d| d.parse::<Digest>());
@@ -176,7 +177,7 @@ impl Client {
                 Ok(self
                     .http
                     .head(url.clone())
-                    .header(ACCEPT, media::MANIFEST_ACCEPT))
+                    .header(ACCEPT, media::manifest_accept()))
             })
             .await?;
         if resp.status() == StatusCode::NOT_FOUND {
@@ -186,7 +187,7 @@ impl Client {
         let h = resp.headers();
         Ok(Some(ManifestInfo {
             digest: header_str(h, "docker-content-digest").and_then(|d| d.parse().ok()),
-            media_type: header_str(h, "content-type").map(oci::essence),
+            media_type: header_str(h, "content-type").map(media::essence),
             size: header_str(h, "content-length").and_then(|v| v.parse().ok()),
         }))
     }

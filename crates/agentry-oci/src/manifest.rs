@@ -12,6 +12,7 @@ use base64::Engine as _;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+pub use crate::document::Descriptor;
 use crate::media;
 
 /// The four manifest formats the registry stores.
@@ -48,33 +49,6 @@ impl ManifestKind {
             self,
             ManifestKind::OciIndex | ManifestKind::DockerManifestList
         )
-    }
-}
-
-/// A content descriptor.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Descriptor {
-    pub media_type: String,
-    pub digest: Digest,
-    pub size: u64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub artifact_type: Option<String>,
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    pub annotations: BTreeMap<String, String>,
-    /// Foreign / non-distributable content lives at these URLs, not in the registry.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub urls: Vec<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub platform: Option<Value>,
-}
-
-impl Descriptor {
-    /// The `org.opencontainers.image.title` annotation.
-    pub fn title(&self) -> Option<&str> {
-        self.annotations
-            .get(media::ANNOTATION_TITLE)
-            .map(String::as_str)
     }
 }
 
@@ -342,8 +316,9 @@ impl Checker {
             digest: digest?,
             size: size?,
             artifact_type,
-            annotations,
             urls,
+            annotations,
+            data: obj.get("data").and_then(Value::as_str).map(str::to_owned),
             platform,
         })
     }

@@ -6,6 +6,7 @@
 
 pub mod context;
 pub mod digest;
+pub mod media;
 pub mod name;
 pub mod record;
 pub mod trust;
@@ -16,5 +17,6 @@ pub use name::{ManifestRef, NameError, Reference, RepoName, Tag};
 pub use record::AgentRecord;
 pub use trust::TrustTier;
 
-/// The OCI `artifactType` that marks a manifest as an agent artifact.
-pub const AGENT_ARTIFACT_TYPE: &str = "application/vnd.ossa.agent.manifest.v1+json";
+/// The OCI `artifactType` that marks a manifest as an agent artifact (the name most callers
+/// know it by; declared in [`media`]).
+pub use media::OSSA_AGENT_ARTIFACT as AGENT_ARTIFACT_TYPE;

@@ -306,8 +306,8 @@ fn login_is_required_and_remembered(backend: Backend) {
 }
 
 fn hostile_layer_titles_are_refused(backend: Backend) {
-    use agentry_client::oci::{ImageManifest, media};
     use agentry_client::{BlobSource, Client, ClientOptions, Descriptor, NoProgress};
+    use agentry_oci::{ImageManifest, media};
     use agentry_types::{Digest, ManifestRef, RepoName, Tag};
 
     let reg = Registry::start(backend, None);
