@@ -5,6 +5,7 @@
 //! these types first, so the rest of the code can rely on its invariants.
 
 pub mod context;
+pub mod data_dir;
 pub mod digest;
 pub mod media;
 pub mod name;
@@ -12,6 +13,7 @@ pub mod record;
 pub mod trust;
 
 pub use context::{ContextBudget, ContextSpec};
+pub use data_dir::DataDir;
 pub use digest::{Digest, DigestAlgorithm, DigestError, Hasher};
 pub use name::{ManifestRef, NameError, Reference, RepoName, Tag};
 pub use record::AgentRecord;

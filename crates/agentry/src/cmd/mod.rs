@@ -19,10 +19,15 @@
 //! - with `--json` the command prints exactly one JSON document on stdout ([`print_json`]);
 //! - failures are returned as `Err`; attach an exit code with [`crate::exit::Coded`] /
 //!   [`crate::exit::fail`] when it is not a plain failure (not found = 3, auth = 4, server = 5);
-//! - commands that talk to a registry `#[command(flatten)]` a [`RegistryArgs`].
+//! - commands that talk to a registry `#[command(flatten)]` a [`RegistryArgs`]; commands that
+//!   work on a data directory flatten a [`DataArgs`] (and [`EmbedPrecisionArgs`] when they run
+//!   the embedding model), with their own help line set by
+//!   `#[command(mut_arg("data", |a| a.help("…")))]`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+
+use agentry_types::DataDir;
 
 use clap::ValueEnum;
 
@@ -86,6 +91,52 @@ pub struct RegistryArgs {
     /// Credentials file written by `agentry login` [default: ~/.config/agentry/auth.json].
     #[arg(long, env = "AGENTRY_AUTH_FILE", value_name = "FILE")]
     pub auth_file: Option<PathBuf>,
+}
+
+/// `--data`: a pod's data directory. Declared once; each command that flattens it says in its
+/// own help line what it does there (`mut_arg("data", …)`).
+#[derive(Debug, Clone, clap::Args)]
+pub struct DataArgs {
+    /// Data directory.
+    #[arg(long, env = "AGENTRY_DATA", default_value = DataDir::DEFAULT)]
+    pub data: PathBuf,
+}
+
+impl DataArgs {
+    /// The layout of the directory.
+    pub fn dir(&self) -> DataDir {
+        DataDir::new(&self.data)
+    }
+}
+
+/// Reads as the path itself, so a command's `args.data` is used like the plain path it was.
+impl std::ops::Deref for DataArgs {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.data
+    }
+}
+
+/// `--embed-precision`: the arithmetic of the embedding model, for the commands that run it
+/// (serve, reindex). Declared once; each says in its own help what the value means for it.
+#[derive(Debug, Clone, Copy, clap::Args)]
+pub struct EmbedPrecisionArgs {
+    /// Arithmetic of the embedding model.
+    #[arg(
+        long,
+        env = "AGENTRY_EMBED_PRECISION",
+        default_value = "auto",
+        value_name = "auto|f32|int8"
+    )]
+    pub embed_precision: agentry_embed::PrecisionChoice,
+}
+
+/// Reads as the choice itself (`args.embed_precision.resolve(…)`).
+impl std::ops::Deref for EmbedPrecisionArgs {
+    type Target = agentry_embed::PrecisionChoice;
+    fn deref(&self) -> &agentry_embed::PrecisionChoice {
+        &self.embed_precision
+    }
 }
 
 /// Reading options for the commands that take `--lenient` (validate, convert).
