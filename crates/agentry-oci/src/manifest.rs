@@ -283,7 +283,10 @@ impl Checker {
                 Vec::new()
             }
         };
-        if let (Some(Value::String(data)), Some(d), Some(size)) = (obj.get("data"), &digest, size) {
+        // An optional field set to `null` is absent: older clients serialise an empty
+        // `data` (and `platform`) as `null` rather than leaving it out.
+        let data = obj.get("data").filter(|v| !v.is_null());
+        if let (Some(Value::String(data)), Some(d), Some(size)) = (data, &digest, size) {
             match base64::engine::general_purpose::STANDARD.decode(data) {
                 Ok(bytes) => {
                     if bytes.len() as u64 != size {
@@ -297,12 +300,12 @@ impl Checker {
                 }
                 Err(_) => self.fail(format!("{pointer}/data"), "is not valid base64"),
             }
-        } else if let Some(v) = obj.get("data")
+        } else if let Some(v) = data
             && !v.is_string()
         {
             self.fail(format!("{pointer}/data"), "must be a base64 string");
         }
-        let platform = obj.get("platform").cloned();
+        let platform = obj.get("platform").filter(|v| !v.is_null()).cloned();
         if let Some(p) = &platform
             && !p.is_object()
         {
@@ -318,7 +321,7 @@ impl Checker {
             artifact_type,
             urls,
             annotations,
-            data: obj.get("data").and_then(Value::as_str).map(str::to_owned),
+            data: data.and_then(Value::as_str).map(str::to_owned),
             platform,
         })
     }
@@ -574,6 +577,30 @@ mod tests {
         assert!(parse(None, b"{\"schemaVersion\":2}").is_err());
         let deep = "[".repeat(10_000);
         assert!(parse(None, deep.as_bytes()).is_err());
+    }
+
+    #[test]
+    fn null_optional_descriptor_fields_are_absent() {
+        let mut m = manifest();
+        for field in ["data", "artifactType", "urls", "annotations", "platform"] {
+            m["config"][field] = Value::Null;
+            m["layers"][0][field] = Value::Null;
+        }
+        let p = parse(Some(media::OCI_MANIFEST), &bytes(&m)).unwrap_or_else(|e| panic!("{e}"));
+        let config = p.config.unwrap_or_else(|| panic!("no config"));
+        assert_eq!(config.data, None);
+        assert_eq!(config.platform, None);
+        assert_eq!(config.artifact_type, None);
+        // A present `data` of the wrong type is still refused, naming the field.
+        m["layers"][0]["data"] = json!(5);
+        let e = parse(Some(media::OCI_MANIFEST), &bytes(&m))
+            .err()
+            .unwrap_or_else(|| panic!("accepted"));
+        assert!(
+            e.to_string()
+                .contains("/layers/0/data: must be a base64 string"),
+            "{e}"
+        );
     }
 
     #[test]

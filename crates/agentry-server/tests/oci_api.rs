@@ -374,6 +374,37 @@ async fn cross_repository_mount_and_its_fallbacks() {
 }
 
 #[tokio::test]
+async fn a_descriptor_with_data_null_is_accepted_as_if_data_were_absent() {
+    let pod = Pod::start().await;
+    let cfg = pod.push_blob("old/client", b"{}").await;
+    let layer = pod.push_blob("old/client", b"layer").await;
+    let body = serde_json::to_vec(&json!({
+        "schemaVersion": 2,
+        "mediaType": OCI_MANIFEST,
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                   "digest": cfg.to_string(), "size": 2, "data": null},
+        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar",
+                    "digest": layer.to_string(), "size": 5, "data": null}],
+    }))
+    .expect("json");
+    let r = pod
+        .put_manifest("old/client", "v1", OCI_MANIFEST, &body)
+        .await;
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap_or_default());
+    // Stored byte for byte, `null` included.
+    let r = pod
+        .client
+        .get(pod.u("/v2/old/client/manifests/v1"))
+        .header("accept", OCI_MANIFEST)
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.bytes().await.expect("body").as_ref(), &body[..]);
+    pod.stop().await;
+}
+
+#[tokio::test]
 async fn manifests_by_tag_and_digest_with_subject_and_referrers() {
     let pod = Pod::start().await;
     let cfg = pod.push_blob("acme/agent", b"{}").await;
