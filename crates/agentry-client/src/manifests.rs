@@ -93,8 +93,8 @@ const LISTING_LIMIT: u64 = 16 * 1024 * 1024;
 const MAX_PAGES: usize = 100_000;
 
 impl Client {
-    fn manifest_url(&self, repo: &RepoName, reference: &ManifestRef) -> Result<Url> {
-        self.url(&format!("v2/{repo}/manifests/{reference}"))
+    async fn manifest_url(&self, repo: &RepoName, reference: &ManifestRef) -> Result<Url> {
+        self.url(&format!("v2/{repo}/manifests/{reference}")).await
     }
 
     /// Pull a manifest. Its digest is computed from the bytes received and must match the
@@ -104,7 +104,7 @@ impl Client {
         repo: &RepoName,
         reference: &ManifestRef,
     ) -> Result<PulledManifest> {
-        let url = self.manifest_url(repo, reference)?;
+        let url = self.manifest_url(repo, reference).await?;
         let scope = Scope::Pull(repo.to_string());
         let resp = self
             .send(&scope, || {
@@ -170,7 +170,7 @@ impl Client {
         repo: &RepoName,
         reference: &ManifestRef,
     ) -> Result<Option<ManifestInfo>> {
-        let url = self.manifest_url(repo, reference)?;
+        let url = self.manifest_url(repo, reference).await?;
         let scope = Scope::Pull(repo.to_string());
         let resp = self
             .send(&scope, || {
@@ -213,7 +213,7 @@ impl Client {
                 "manifest bytes have digest {digest}, not the {d} they are pushed as"
             )));
         }
-        let url = self.manifest_url(repo, reference)?;
+        let url = self.manifest_url(repo, reference).await?;
         let scope = Scope::Push(repo.to_string());
         let resp = self
             .send(&scope, || {
@@ -242,7 +242,7 @@ impl Client {
 
     /// Delete a manifest by digest, or a tag (spec v1.1; some registries refuse with 405).
     pub async fn delete_manifest(&self, repo: &RepoName, reference: &ManifestRef) -> Result<()> {
-        let url = self.manifest_url(repo, reference)?;
+        let url = self.manifest_url(repo, reference).await?;
         let scope = Scope::Delete(repo.to_string());
         let resp = self
             .send(&scope, || Ok(self.http.delete(url.clone())))
@@ -272,7 +272,7 @@ impl Client {
         n: Option<u32>,
         last: Option<&str>,
     ) -> Result<Page> {
-        let mut url = self.url(&format!("v2/{repo}/tags/list"))?;
+        let mut url = self.url(&format!("v2/{repo}/tags/list")).await?;
         paginate(&mut url, n, last);
         self.tags_at(repo, url).await
     }
@@ -307,7 +307,7 @@ impl Client {
 
     /// One page of the repository catalog.
     pub async fn catalog_page(&self, n: Option<u32>, last: Option<&str>) -> Result<Page> {
-        let mut url = self.url("v2/_catalog")?;
+        let mut url = self.url("v2/_catalog").await?;
         paginate(&mut url, n, last);
         self.catalog_at(url).await
     }
@@ -348,7 +348,7 @@ impl Client {
         digest: &Digest,
         artifact_type: Option<&str>,
     ) -> Result<Referrers> {
-        let mut url = self.url(&format!("v2/{repo}/referrers/{digest}"))?;
+        let mut url = self.url(&format!("v2/{repo}/referrers/{digest}")).await?;
         if let Some(t) = artifact_type {
             url.query_pairs_mut().append_pair("artifactType", t);
         }

@@ -52,8 +52,13 @@ fn init_tracing(global: &Global, default_level: &str) {
             let base = LEVELS.iter().position(|l| *l == default_level).unwrap_or(1);
             let ours = LEVELS[(base + usize::from(global.verbose)).min(LEVELS.len() - 1)];
             // Our crates at the chosen level; dependencies (hyper, reqwest…) stay at warn unless
-            // -vvv asks for everything.
-            let deps = if global.verbose >= 3 { "trace" } else { "warn" };
+            // -vvv asks for everything. The platform TLS verifier logs every refused
+            // certificate as an error; the client's own error says it in one sentence.
+            let deps = if global.verbose >= 3 {
+                "trace"
+            } else {
+                "warn,rustls_platform_verifier=off"
+            };
             EnvFilter::new(format!("{deps},agentry={ours}"))
         }
     };

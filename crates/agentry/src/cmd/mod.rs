@@ -80,11 +80,14 @@ pub struct RegistryArgs {
     #[arg(long, env = "AGENTRY_INSECURE", value_parser = clap::builder::FalseyValueParser::new())]
     pub insecure: bool,
 
-    /// Use plain HTTP even for non-loopback hosts (loopback hosts use it by default).
+    /// Use plain HTTP without trying HTTPS (a loopback host named without a scheme falls back
+    /// to it by itself when HTTPS fails; -v says which was used).
     #[arg(long, env = "AGENTRY_PLAIN_HTTP", value_parser = clap::builder::FalseyValueParser::new())]
     pub plain_http: bool,
 
-    /// Extra trusted CA certificates (PEM) for a registry with a private CA.
+    /// Extra trusted CA certificates (PEM) for a registry with a private CA. A server
+    /// certificate that is itself in the file is accepted as it is (pinned), even when it is
+    /// marked a CA, as `openssl req -x509` makes them.
     #[arg(long, env = "AGENTRY_CA_CERT", value_name = "FILE")]
     pub ca_file: Option<PathBuf>,
 
