@@ -177,14 +177,12 @@ macro_rules! commands {
 
         impl Command {
             /// The command's name as typed (`push`, `serve`, …).
-            #[allow(dead_code, unreachable_code, unused_variables)]
             pub fn name(&self) -> &'static str {
                 match *self {
                     $( Command::$variant(_) => stringify!($module), )*
                 }
             }
 
-            #[allow(unreachable_code, unused_variables)]
             pub async fn run(self, global: &Global) -> anyhow::Result<ExitCode> {
                 match self {
                     $( Command::$variant(args) => $module::run(args, global).await, )*

@@ -96,7 +96,8 @@ pub async fn run(args: Args, _global: &Global) -> anyhow::Result<ExitCode> {
         Err(e) => return crate::exit::fail(crate::exit::Code::Usage, format!("{e:#}")),
     };
     if config.tls() {
-        // One crypto provider for the whole process (see STACK.md on TLS providers).
+        // One crypto provider for the whole process: ring, the only one compiled in (reqwest
+        // is built without its own), so rustls needs to be told to use it.
         let _ = rustls::crypto::ring::default_provider().install_default();
     }
     let server = Server::open(config).await?;

@@ -2,8 +2,6 @@
 //! binary, or Debian's `docker-registry` (distribution 2.8) — on a random loopback port with
 //! temp storage, and a way to run `agentry` with an isolated HOME.
 
-#![allow(dead_code)]
-
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -20,9 +18,9 @@ pub enum Backend {
 
 pub struct Registry {
     child: Child,
-    pub backend: Backend,
     pub addr: String,
-    pub dir: tempfile::TempDir,
+    /// The registry's storage (and HOME), removed when the registry is dropped.
+    _dir: tempfile::TempDir,
 }
 
 impl Drop for Registry {
@@ -176,9 +174,8 @@ impl Registry {
         wait_ready(&addr, &mut child);
         Registry {
             child,
-            backend,
             addr,
-            dir,
+            _dir: dir,
         }
     }
 }
