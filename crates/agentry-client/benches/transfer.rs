@@ -17,17 +17,22 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use agentry_client::artifact::{self, BasicDetector};
-use agentry_client::oci::media;
 use agentry_client::{BlobSource, Client, ClientOptions, NoProgress};
+use agentry_oci::media;
 use agentry_types::{Digest, DigestAlgorithm, ManifestRef, RepoName, Tag};
 use bytes::Bytes;
 use futures::StreamExt as _;
 
-struct Server(Option<Child>, #[allow(dead_code)] Option<tempfile::TempDir>);
+/// The registry the benchmark started (none with `AGENTRY_BENCH_REGISTRY`), stopped on drop,
+/// and its storage, removed after it.
+struct Server {
+    child: Option<Child>,
+    _storage: Option<tempfile::TempDir>,
+}
 
 impl Drop for Server {
     fn drop(&mut self) {
-        if let Some(c) = &mut self.0 {
+        if let Some(c) = &mut self.child {
             let _ = c.kill();
             let _ = c.wait();
         }
@@ -36,7 +41,13 @@ impl Drop for Server {
 
 fn start_registry() -> (String, Server) {
     if let Ok(addr) = std::env::var("AGENTRY_BENCH_REGISTRY") {
-        return (addr, Server(None, None));
+        return (
+            addr,
+            Server {
+                child: None,
+                _storage: None,
+            },
+        );
     }
     let dir = tempfile::tempdir().expect("tempdir (bench setup)");
     let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -62,7 +73,13 @@ fn start_registry() -> (String, Server) {
         assert!(Instant::now() < deadline, "registry did not start");
         std::thread::sleep(Duration::from_millis(50));
     }
-    (addr, Server(Some(child), Some(dir)))
+    (
+        addr,
+        Server {
+            child: Some(child),
+            _storage: Some(dir),
+        },
+    )
 }
 
 fn noise(len: usize, seed: u64) -> Vec<u8> {
@@ -184,7 +201,7 @@ async fn main() {
                     .get_manifest(repo, &ManifestRef::Digest(digest.clone()))
                     .await
                     .expect("manifest");
-                let agentry_client::oci::Parsed::Manifest(m) = m.parse().expect("parse") else {
+                let agentry_oci::document::Parsed::Manifest(m) = m.parse().expect("parse") else {
                     panic!("not a manifest");
                 };
                 let (files, _) = artifact::plan_files(&m).expect("titles");

@@ -28,7 +28,8 @@ use serde::Serialize;
 
 use crate::blobs::{BlobSource, digest_file};
 use crate::error::{Error, Result};
-use crate::oci::{Descriptor, ImageManifest, media};
+use agentry_oci::media;
+use agentry_oci::{Descriptor, ImageManifest};
 
 /// Name of the OSSA manifest layer.
 pub const MANIFEST_YAML: &str = "manifest.yaml";
@@ -139,9 +140,9 @@ impl Packed {
         ImageManifest {
             schema_version: 2,
             media_type: Some(media::OCI_MANIFEST.to_owned()),
-            artifact_type: Some(media::AGENT_ARTIFACT.to_owned()),
+            artifact_type: Some(media::OSSA_AGENT_ARTIFACT.to_owned()),
             config: Descriptor::new(
-                media::AGENT_CONFIG,
+                media::OSSA_AGENT_CONFIG,
                 self.config_digest.clone(),
                 self.config.len() as u64,
             ),
@@ -613,8 +614,8 @@ mod tests {
         assert_eq!(da, db);
         assert_eq!(pa.config_digest, pb.config_digest);
         let m = pa.manifest("2026-01-01T00:00:00Z");
-        assert_eq!(m.artifact_type.as_deref(), Some(media::AGENT_ARTIFACT));
-        assert_eq!(m.config.media_type, media::AGENT_CONFIG);
+        assert_eq!(m.artifact_type.as_deref(), Some(media::OSSA_AGENT_ARTIFACT));
+        assert_eq!(m.config.media_type, media::OSSA_AGENT_CONFIG);
         assert_eq!(m.layers[0].media_type, media::OSSA_MANIFEST_YAML);
         assert_eq!(m.layers[1].media_type, media::OSSA_CAPABILITIES);
 

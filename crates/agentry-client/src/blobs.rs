@@ -156,7 +156,7 @@ fn next_offset(range: Option<&str>) -> Option<u64> {
 impl Client {
     /// `HEAD` a blob: its size if the repository has it, `None` if not.
     pub async fn blob_exists(&self, repo: &RepoName, digest: &Digest) -> Result<Option<u64>> {
-        let url = self.url(&blob_path(repo, digest))?;
+        let url = self.url(&blob_path(repo, digest)).await?;
         let scope = Scope::Pull(repo.to_string());
         let resp = self
             .send(&scope, || Ok(self.http.head(url.clone())))
@@ -176,7 +176,7 @@ impl Client {
 
     /// Delete a blob (registries may refuse with 405 `UNSUPPORTED`).
     pub async fn delete_blob(&self, repo: &RepoName, digest: &Digest) -> Result<()> {
-        let url = self.url(&blob_path(repo, digest))?;
+        let url = self.url(&blob_path(repo, digest)).await?;
         let scope = Scope::Delete(repo.to_string());
         let resp = self
             .send(&scope, || Ok(self.http.delete(url.clone())))
@@ -192,7 +192,7 @@ impl Client {
         digest: &Digest,
         limit: u64,
     ) -> Result<Bytes> {
-        let url = self.url(&blob_path(repo, digest))?;
+        let url = self.url(&blob_path(repo, digest)).await?;
         let scope = Scope::Pull(repo.to_string());
         let resp = self.send(&scope, || Ok(self.http.get(url.clone()))).await?;
         let resp = check_with(self, resp, "GET").await?;
@@ -232,7 +232,7 @@ impl Client {
             .reopen()
             .map_err(|e| Error::io("opening", tmp.path().to_path_buf(), e))?;
         let mut file = tokio::fs::File::from_std(std_file);
-        let url = self.url(&blob_path(repo, digest))?;
+        let url = self.url(&blob_path(repo, digest)).await?;
         let scope = Scope::Pull(repo.to_string());
         progress.begin(&digest.to_string(), size);
 
@@ -327,13 +327,12 @@ impl Client {
         size: u64,
         progress: &Arc<dyn Progress>,
     ) -> Result<()> {
-        let url = redact(resp.url());
+        let url = resp.url().clone();
         loop {
-            let chunk = resp.chunk().await.map_err(|source| Error::Network {
-                method: "GET".into(),
-                url: url.clone(),
-                source,
-            })?;
+            let chunk = resp
+                .chunk()
+                .await
+                .map_err(|e| Error::network("GET", &url, e))?;
             let Some(chunk) = chunk else { return Ok(()) };
             if *received + chunk.len() as u64 > size {
                 return Err(Error::SizeMismatch {
@@ -393,7 +392,7 @@ impl Client {
         digest: &Digest,
     ) -> Result<Option<UploadSession>> {
         let scope = Scope::Push(repo.to_string());
-        let mut url = self.url(&format!("v2/{repo}/blobs/uploads/"))?;
+        let mut url = self.url(&format!("v2/{repo}/blobs/uploads/")).await?;
         url.query_pairs_mut()
             .append_pair("mount", &digest.to_string())
             .append_pair("from", from.as_str());
@@ -458,7 +457,7 @@ impl Client {
     }
 
     async fn start_upload(&self, repo: &RepoName) -> Result<UploadSession> {
-        let url = self.url(&format!("v2/{repo}/blobs/uploads/"))?;
+        let url = self.url(&format!("v2/{repo}/blobs/uploads/")).await?;
         let scope = Scope::Push(repo.to_string());
         let resp = self
             .send(&scope, || {

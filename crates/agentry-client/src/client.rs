@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 
 use agentry_types::{Digest, RepoName};
@@ -82,11 +82,37 @@ struct AuthState {
     tokens: HashMap<String, String>,
 }
 
+/// Where a registry is, as the user named it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Endpoint {
+    /// The scheme is settled: given in the address, forced by `plain_http` or `insecure`, or
+    /// HTTPS for a host that is not loopback.
+    Fixed(Url),
+    /// A loopback host named without a scheme: HTTPS first, plain HTTP when HTTPS fails
+    /// (as docker does for localhost). Settled by the first request, once per process.
+    Loopback { https: Url, http: Url },
+}
+
+impl Endpoint {
+    /// The URL tried first.
+    fn first(&self) -> &Url {
+        match self {
+            Endpoint::Fixed(u) | Endpoint::Loopback { https: u, .. } => u,
+        }
+    }
+}
+
+/// The scheme each loopback registry answered with, by `host:port`: probed once per process,
+/// so a command's later clients (and a test's many) pay no second handshake.
+static LOOPBACK_SCHEMES: LazyLock<Mutex<HashMap<String, Url>>> = LazyLock::new(Mutex::default);
+
 /// A client for one registry. Cheap to clone; clones share connections, tokens and hints.
 #[derive(Clone)]
 pub struct Client {
     pub(crate) http: reqwest::Client,
-    pub(crate) base: Url,
+    endpoint: Endpoint,
+    /// The base URL in use, once the scheme is settled.
+    base: Arc<tokio::sync::OnceCell<Url>>,
     key: String,
     pub(crate) opts: Arc<ClientOptions>,
     auth: Arc<Mutex<AuthState>>,
@@ -97,13 +123,15 @@ pub struct Client {
 impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Client")
-            .field("base", &self.base.as_str())
+            .field("base", &self.base_url().as_str())
             .finish()
     }
 }
 
-/// Installs ring as the process's rustls provider unless one is installed (the workspace builds
-/// reqwest without a provider; see STACK.md "TLS providers").
+/// Installs ring as the process's rustls provider unless one is installed. reqwest is built
+/// without a provider of its own (its default, aws-lc-rs, would be a second one next to the
+/// ring that the server and the other crates use, and with two compiled in rustls cannot
+/// pick a default).
 pub fn ensure_crypto_provider() {
     if rustls::crypto::CryptoProvider::get_default().is_none() {
         // Err only means another thread installed one first, which is equally fine.
@@ -120,73 +148,157 @@ fn is_loopback(host: &str) -> bool {
             .unwrap_or(false)
 }
 
-/// Turn what a user types (`host:port`, `http://host:port`, `https://host/`) into the base
-/// URL. Without a scheme, loopback hosts get plain HTTP and everything else HTTPS, unless
-/// `plain_http` or `insecure` say otherwise.
-pub fn registry_base_url(registry: &str, plain_http: bool, insecure: bool) -> Result<Url> {
+/// Turn what a user types (`host:port`, `http://host:port`, `https://host/`) into where the
+/// registry is. Without a scheme: plain HTTP with `plain_http`, HTTPS with `insecure` or for a
+/// host that is not loopback, and for a loopback host HTTPS first with plain HTTP as fallback.
+fn endpoint(registry: &str, plain_http: bool, insecure: bool) -> Result<Endpoint> {
     let r = registry.trim().trim_end_matches('/');
     if r.is_empty() {
         return Err(Error::Invalid("registry address is empty".into()));
     }
-    let with_scheme = if r.starts_with("http://") || r.starts_with("https://") {
-        r.to_owned()
-    } else {
-        let host = r.split('/').next().unwrap_or(r);
-        let host_only = if host.starts_with('[') {
-            host.split(']')
-                .next()
-                .map(|h| format!("{h}]"))
-                .unwrap_or_default()
-        } else {
-            host.rsplit_once(':')
-                .map(|(h, _)| h)
-                .unwrap_or(host)
-                .to_owned()
-        };
-        let plain = plain_http || (!insecure && is_loopback(&host_only));
-        format!("{}://{r}", if plain { "http" } else { "https" })
+    let parse = |with_scheme: String| -> Result<Url> {
+        let url = Url::parse(&format!("{with_scheme}/"))
+            .map_err(|e| Error::Invalid(format!("registry address {registry:?}: {e}")))?;
+        if url.host_str().is_none() || url.path() != "/" || url.query().is_some() {
+            return Err(Error::Invalid(format!(
+                "registry address {registry:?} must be host[:port] or http(s)://host[:port]"
+            )));
+        }
+        Ok(url)
     };
-    let url = Url::parse(&format!("{with_scheme}/"))
-        .map_err(|e| Error::Invalid(format!("registry address {registry:?}: {e}")))?;
-    if url.host_str().is_none() || url.path() != "/" || url.query().is_some() {
-        return Err(Error::Invalid(format!(
-            "registry address {registry:?} must be host[:port] or http(s)://host[:port]"
-        )));
+    if r.starts_with("http://") || r.starts_with("https://") {
+        return parse(r.to_owned()).map(Endpoint::Fixed);
     }
-    Ok(url)
+    let host = r.split('/').next().unwrap_or(r);
+    let host_only = if host.starts_with('[') {
+        host.split(']')
+            .next()
+            .map(|h| format!("{h}]"))
+            .unwrap_or_default()
+    } else {
+        host.rsplit_once(':')
+            .map(|(h, _)| h)
+            .unwrap_or(host)
+            .to_owned()
+    };
+    if plain_http {
+        return parse(format!("http://{r}")).map(Endpoint::Fixed);
+    }
+    let https = parse(format!("https://{r}"))?;
+    if insecure || !is_loopback(&host_only) {
+        return Ok(Endpoint::Fixed(https));
+    }
+    Ok(Endpoint::Loopback {
+        https,
+        http: parse(format!("http://{r}"))?,
+    })
+}
+
+/// Did the request fail before any TLS or HTTP was spoken (nothing listening, no route, no
+/// such name)? Then another scheme on the same port cannot do better.
+fn unreachable(e: &Error) -> bool {
+    let Error::Network { transport, .. } = e else {
+        return false;
+    };
+    let refused = std::iter::successors(
+        Some(transport.as_ref() as &(dyn std::error::Error + 'static)),
+        |c| c.source(),
+    )
+    .filter_map(|c| c.downcast_ref::<std::io::Error>())
+    .any(|io| io.kind() == std::io::ErrorKind::ConnectionRefused);
+    refused || transport.is_timeout() || transport.is_dns()
 }
 
 impl Client {
     /// A client for `registry` (`host:port` or a URL).
     pub fn new(registry: &str, opts: ClientOptions) -> Result<Client> {
         ensure_crypto_provider();
-        let base = registry_base_url(registry, opts.plain_http, opts.insecure)?;
+        let endpoint = endpoint(registry, opts.plain_http, opts.insecure)?;
         let mut builder = reqwest::Client::builder()
             .user_agent(concat!("agentry/", env!("CARGO_PKG_VERSION")))
-            .connect_timeout(opts.connect_timeout)
-            .danger_accept_invalid_certs(opts.insecure);
-        if let Some(ca) = &opts.ca_file {
-            let pem = std::fs::read(ca).map_err(|e| Error::io("reading", ca, e))?;
-            let certs = reqwest::Certificate::from_pem_bundle(&pem)
-                .map_err(|e| Error::Invalid(format!("CA certificates in {}: {e}", ca.display())))?;
-            builder = builder.tls_certs_merge(certs);
+            .connect_timeout(opts.connect_timeout);
+        match &opts.ca_file {
+            _ if opts.insecure => builder = builder.tls_danger_accept_invalid_certs(true),
+            Some(ca) => {
+                let certs = crate::tls::read_certificates(ca)?;
+                builder = builder.tls_backend_preconfigured(crate::tls::client_config(certs)?);
+            }
+            None => {}
         }
         let http = builder
             .build()
             .map_err(|e| Error::Invalid(format!("building the HTTP client: {e}")))?;
+        let settled = match &endpoint {
+            Endpoint::Fixed(url) => Some(url.clone()),
+            Endpoint::Loopback { https, .. } => LOOPBACK_SCHEMES
+                .lock()
+                .ok()
+                .and_then(|m| m.get(&authority(https)).cloned()),
+        };
         Ok(Client {
             http,
             key: registry_key(registry),
-            base,
+            endpoint,
+            base: Arc::new(tokio::sync::OnceCell::new_with(settled)),
             opts: Arc::new(opts),
             auth: Arc::default(),
             mount_hints: Arc::default(),
         })
     }
 
-    /// The registry's base URL (`http://127.0.0.1:5000/`).
+    /// The registry's base URL (`http://127.0.0.1:5000/`). For a loopback address named
+    /// without a scheme this is the HTTPS one until the first request settles the scheme.
     pub fn base_url(&self) -> &Url {
-        &self.base
+        self.base.get().unwrap_or_else(|| self.endpoint.first())
+    }
+
+    /// The base URL, settling the scheme of a loopback registry on first use.
+    async fn base(&self) -> Result<&Url> {
+        self.base
+            .get_or_try_init(|| async {
+                match &self.endpoint {
+                    Endpoint::Fixed(url) => Ok(url.clone()),
+                    Endpoint::Loopback { https, http } => self.probe(https, http).await,
+                }
+            })
+            .await
+    }
+
+    /// `GET /v2/` over HTTPS, then over plain HTTP if HTTPS failed; whichever answers
+    /// at all (401 included) is the scheme. When neither does, the HTTPS failure is the one
+    /// reported, unless it only said the address does not speak TLS.
+    async fn probe(&self, https: &Url, http: &Url) -> Result<Url> {
+        let key = authority(https);
+        let get = |base: &Url| {
+            let url = base.join("v2/");
+            async move {
+                let url = url.map_err(|e| Error::Invalid(format!("bad registry URL: {e}")))?;
+                self.http
+                    .get(url.clone())
+                    .send()
+                    .await
+                    .map_err(|e| Error::network("GET", &url, e))
+            }
+        };
+        let chosen = match get(https).await {
+            Ok(_) => {
+                tracing::info!(registry = %key, "using HTTPS");
+                https.clone()
+            }
+            Err(e) if unreachable(&e) => return Err(e),
+            Err(tls) => match get(http).await {
+                Ok(_) => {
+                    tracing::info!(registry = %key, https_failure = %tls, "using plain HTTP: HTTPS failed, and this registry is on loopback");
+                    http.clone()
+                }
+                Err(plain) if speaks_no_tls(&tls) => return Err(plain),
+                Err(_) => return Err(tls),
+            },
+        };
+        if let Ok(mut m) = LOOPBACK_SCHEMES.lock() {
+            m.insert(key, chosen.clone());
+        }
+        Ok(chosen)
     }
 
     /// The key credentials are stored under (`host:port`).
@@ -196,15 +308,16 @@ impl Client {
 
     /// `GET /v2/`: is this an OCI registry, and do our credentials work?
     pub async fn ping(&self) -> Result<()> {
-        let url = self.url("v2/")?;
+        let url = self.url("v2/").await?;
         let resp = self
             .send(&Scope::None, || Ok(self.http.get(url.clone())))
             .await?;
         check_with(self, resp, "GET").await.map(drop)
     }
 
-    pub(crate) fn url(&self, path: &str) -> Result<Url> {
-        self.base
+    pub(crate) async fn url(&self, path: &str) -> Result<Url> {
+        self.base()
+            .await?
             .join(path)
             .map_err(|e| Error::Invalid(format!("bad URL path {path:?}: {e}")))
     }
@@ -275,11 +388,7 @@ impl Client {
                 .http
                 .execute(req)
                 .await
-                .map_err(|source| Error::Network {
-                    method: method.clone(),
-                    url: redact(&url),
-                    source,
-                })?;
+                .map_err(|e| Error::network(method.clone(), &url, e))?;
             tracing::debug!(%method, %url, status = resp.status().as_u16(), "response");
             if resp.status() != StatusCode::UNAUTHORIZED || answered {
                 return Ok(resp);
@@ -320,9 +429,10 @@ impl Client {
     async fn fetch_token(&self, challenge: &Challenge, scope: &Scope) -> Result<String> {
         let realm = challenge
             .param("realm")
-            .ok_or_else(|| Error::protocol(&self.base, "Bearer challenge without realm"))?;
-        let mut url = Url::parse(realm)
-            .map_err(|e| Error::protocol(&self.base, format!("bad token realm {realm:?}: {e}")))?;
+            .ok_or_else(|| Error::protocol(self.base_url(), "Bearer challenge without realm"))?;
+        let mut url = Url::parse(realm).map_err(|e| {
+            Error::protocol(self.base_url(), format!("bad token realm {realm:?}: {e}"))
+        })?;
         {
             let mut q = url.query_pairs_mut();
             if let Some(s) = challenge.param("service") {
@@ -340,11 +450,10 @@ impl Client {
         if let Some(c) = &self.opts.credentials {
             req = req.header(AUTHORIZATION, c.basic_header());
         }
-        let resp = req.send().await.map_err(|source| Error::Network {
-            method: "GET".into(),
-            url: redact(&url),
-            source,
-        })?;
+        let resp = req
+            .send()
+            .await
+            .map_err(|e| Error::network("GET", &url, e))?;
         if resp.status() == StatusCode::UNAUTHORIZED || resp.status() == StatusCode::FORBIDDEN {
             let errors = parse_error_body(&resp.bytes().await.unwrap_or_default());
             return Err(Error::Unauthorized {
@@ -366,6 +475,28 @@ impl Client {
     pub(crate) fn had_credentials(&self) -> bool {
         self.opts.credentials.is_some()
     }
+}
+
+/// `host:port` of a URL (the key of [`LOOPBACK_SCHEMES`]).
+fn authority(url: &Url) -> String {
+    format!(
+        "{}:{}",
+        url.host_str().unwrap_or_default(),
+        url.port_or_known_default().unwrap_or_default()
+    )
+}
+
+/// Did the HTTPS attempt only find that the address speaks something other than TLS?
+fn speaks_no_tls(e: &Error) -> bool {
+    let Error::Network { transport, .. } = e else {
+        return false;
+    };
+    crate::error::causes(transport.as_ref()).iter().any(|c| {
+        matches!(
+            c.downcast_ref::<rustls::Error>(),
+            Some(rustls::Error::InvalidMessage(_) | rustls::Error::InappropriateMessage { .. })
+        )
+    })
 }
 
 /// Pause before retry number `attempt` (1-based): 100 ms, 200 ms, 400 ms… capped at 3.2 s.
@@ -429,13 +560,13 @@ pub(crate) async fn read_limited(mut resp: Response, limit: u64, what: &str) -> 
             limit,
         });
     }
-    let url = redact(resp.url());
+    let url = resp.url().clone();
     let mut out = Vec::new();
-    while let Some(chunk) = resp.chunk().await.map_err(|source| Error::Network {
-        method: "GET".into(),
-        url: url.clone(),
-        source,
-    })? {
+    while let Some(chunk) = resp
+        .chunk()
+        .await
+        .map_err(|e| Error::network("GET", &url, e))?
+    {
         if out.len() as u64 + chunk.len() as u64 > limit {
             return Err(Error::TooLarge {
                 what: what.to_owned(),
@@ -456,38 +587,57 @@ pub(crate) fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a s
 mod tests {
     use super::*;
 
+    fn fixed(url: &str) -> Endpoint {
+        Endpoint::Fixed(Url::parse(url).unwrap_or_else(|e| panic!("{e}")))
+    }
+
+    fn loopback(https: &str, http: &str) -> Endpoint {
+        Endpoint::Loopback {
+            https: Url::parse(https).unwrap_or_else(|e| panic!("{e}")),
+            http: Url::parse(http).unwrap_or_else(|e| panic!("{e}")),
+        }
+    }
+
     #[test]
-    fn loopback_gets_plain_http_and_the_rest_https() -> Result<()> {
+    fn loopback_tries_https_then_plain_http_and_the_rest_gets_https() -> Result<()> {
         assert_eq!(
-            registry_base_url("127.0.0.1:5000", false, false)?.as_str(),
-            "http://127.0.0.1:5000/"
+            endpoint("127.0.0.1:5000", false, false)?,
+            loopback("https://127.0.0.1:5000/", "http://127.0.0.1:5000/")
         );
         assert_eq!(
-            registry_base_url("localhost:5000", false, false)?.as_str(),
-            "http://localhost:5000/"
+            endpoint("localhost:5000", false, false)?,
+            loopback("https://localhost:5000/", "http://localhost:5000/")
         );
         assert_eq!(
-            registry_base_url("[::1]:5000", false, false)?.as_str(),
-            "http://[::1]:5000/"
+            endpoint("[::1]:5000", false, false)?,
+            loopback("https://[::1]:5000/", "http://[::1]:5000/")
         );
         assert_eq!(
-            registry_base_url("reg.example.com", false, false)?.as_str(),
-            "https://reg.example.com/"
+            endpoint("reg.example.com", false, false)?,
+            fixed("https://reg.example.com/")
         );
         assert_eq!(
-            registry_base_url("reg.example.com:8080", true, false)?.as_str(),
-            "http://reg.example.com:8080/"
+            endpoint("reg.example.com:8080", true, false)?,
+            fixed("http://reg.example.com:8080/")
         );
         assert_eq!(
-            registry_base_url("127.0.0.1:5000", false, true)?.as_str(),
-            "https://127.0.0.1:5000/"
+            endpoint("127.0.0.1:5000", true, false)?,
+            fixed("http://127.0.0.1:5000/")
         );
         assert_eq!(
-            registry_base_url("http://reg.example.com/", false, true)?.as_str(),
-            "http://reg.example.com/"
+            endpoint("127.0.0.1:5000", false, true)?,
+            fixed("https://127.0.0.1:5000/")
         );
-        assert!(registry_base_url("", false, false).is_err());
-        assert!(registry_base_url("reg.example.com/some/path", false, false).is_err());
+        assert_eq!(
+            endpoint("http://reg.example.com/", false, true)?,
+            fixed("http://reg.example.com/")
+        );
+        assert_eq!(
+            endpoint("https://127.0.0.1:5443", false, false)?,
+            fixed("https://127.0.0.1:5443/")
+        );
+        assert!(endpoint("", false, false).is_err());
+        assert!(endpoint("reg.example.com/some/path", false, false).is_err());
         Ok(())
     }
 }

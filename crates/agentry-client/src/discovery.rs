@@ -32,10 +32,12 @@ impl Client {
         path_and_query: &str,
         body: Option<&serde_json::Value>,
     ) -> Result<(u16, serde_json::Value)> {
-        let url = self.url(&format!(
-            "api/v1/{}",
-            path_and_query.trim_start_matches('/')
-        ))?;
+        let url = self
+            .url(&format!(
+                "api/v1/{}",
+                path_and_query.trim_start_matches('/')
+            ))
+            .await?;
         let resp = self
             .send(&Scope::None, || {
                 let req = self.http.request(method.clone(), url.clone());

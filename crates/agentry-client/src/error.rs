@@ -67,12 +67,16 @@ pub enum Error {
         had_credentials: bool,
         errors: Vec<RegistryError>,
     },
-    #[error("{method} {url}: {source}")]
+    /// No answer: the registry could not be reached, TLS failed, or the connection broke.
+    /// The message is one sentence a person can act on (`cannot reach 127.0.0.1:5999:
+    /// connection refused — is a pod running there?`); the transport's own error chain is in
+    /// `transport` (and in the debug log), not in the message.
+    #[error("{message}")]
     Network {
         method: String,
         url: String,
-        #[source]
-        source: reqwest::Error,
+        message: String,
+        transport: Box<reqwest::Error>,
     },
     #[error("content of {what} has digest {actual}, expected {expected}")]
     DigestMismatch {
@@ -134,6 +138,22 @@ impl Error {
         }
     }
 
+    /// A request that got no answer, described for a person: see [`describe_transport`].
+    pub(crate) fn network(
+        method: impl Into<String>,
+        url: &reqwest::Url,
+        e: reqwest::Error,
+    ) -> Error {
+        let message = describe_transport(url, &e);
+        tracing::debug!(url = %crate::client::redact(url), error = %chain(&e), "{message}");
+        Error::Network {
+            method: method.into(),
+            url: crate::client::redact(url),
+            message,
+            transport: Box::new(e),
+        }
+    }
+
     pub(crate) fn protocol(url: impl std::fmt::Display, reason: impl Into<String>) -> Error {
         Error::Protocol {
             url: url.to_string(),
@@ -187,6 +207,128 @@ impl Error {
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// `e` and its sources, `: `-separated (for the debug log).
+fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        out.push_str(": ");
+        out.push_str(&c.to_string());
+        cur = c.source();
+    }
+    out
+}
+
+/// Every error in `e`'s source chain, including the ones `std::io::Error` wraps: its
+/// `source()` skips the wrapped error itself, which is where rustls puts its own (inside an
+/// `io::Error` of tokio-rustls, inside another of hyper-util's connector).
+pub(crate) fn causes<'a>(
+    e: &'a (dyn std::error::Error + 'static),
+) -> Vec<&'a (dyn std::error::Error + 'static)> {
+    let mut out = Vec::new();
+    let mut cur = Some(e);
+    while let Some(c) = cur {
+        out.push(c);
+        cur = match c
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+        {
+            Some(inner) => Some(inner as &(dyn std::error::Error + 'static)),
+            None => c.source(),
+        };
+    }
+    out
+}
+
+/// One sentence for a request that got no answer from `url`: what failed, and what to do.
+pub(crate) fn describe_transport(url: &reqwest::Url, e: &reqwest::Error) -> String {
+    let host = match (url.host_str(), url.port_or_known_default()) {
+        (Some(h), Some(p)) => format!("{h}:{p}"),
+        (Some(h), None) => h.to_owned(),
+        _ => url.to_string(),
+    };
+    let causes = causes(e);
+    if let Some(tls) = causes
+        .iter()
+        .find_map(|c| c.downcast_ref::<rustls::Error>())
+    {
+        return describe_tls(&host, url, tls);
+    }
+    let io_kind = causes
+        .iter()
+        .find_map(|c| c.downcast_ref::<std::io::Error>())
+        .map(std::io::Error::kind);
+    use std::io::ErrorKind as K;
+    if io_kind == Some(K::ConnectionRefused) {
+        return format!("cannot reach {host}: connection refused — is a pod running there?");
+    }
+    if e.is_timeout() || io_kind == Some(K::TimedOut) {
+        return format!(
+            "cannot reach {host}: no answer in time — is the address right, and is a firewall in the way?"
+        );
+    }
+    if e.is_dns() {
+        let name = url.host_str().unwrap_or(&host);
+        return format!("cannot resolve {name}: is the registry address right?");
+    }
+    if causes
+        .iter()
+        .filter_map(|c| c.downcast_ref::<hyper::Error>())
+        .any(hyper::Error::is_parse)
+    {
+        let https = format!("https://{host}");
+        return format!(
+            "{host} did not answer in HTTP: is it serving HTTPS? (use {https}, with --ca-file for a private certificate)"
+        );
+    }
+    let innermost = causes.last().map(|c| c.to_string()).unwrap_or_default();
+    if e.is_connect() {
+        return format!("cannot reach {host}: {innermost}");
+    }
+    format!("the connection to {host} failed: {innermost}")
+}
+
+/// One sentence for a failed TLS handshake with `host`.
+fn describe_tls(host: &str, url: &reqwest::Url, e: &rustls::Error) -> String {
+    use rustls::CertificateError as C;
+    let trust_hint = "pass the registry's CA, or the certificate itself, with --ca-file (or --insecure for a throw-away test registry)";
+    match e {
+        rustls::Error::InvalidCertificate(c) => match c {
+            C::UnknownIssuer => format!(
+                "the certificate of {host} is not signed by a CA this machine trusts: {trust_hint}"
+            ),
+            C::Other(other)
+                if matches!(
+                    other.0.downcast_ref::<webpki::Error>(),
+                    Some(webpki::Error::CaUsedAsEndEntity)
+                ) =>
+            {
+                format!(
+                    "the certificate of {host} is a CA certificate, accepted as a server's own only when --ca-file holds that very certificate"
+                )
+            }
+            C::Expired | C::ExpiredContext { .. } => {
+                format!("the certificate of {host} has expired: the registry needs a new one")
+            }
+            C::NotValidYet | C::NotValidYetContext { .. } => format!(
+                "the certificate of {host} is not valid yet: check this machine's clock, or the certificate's dates"
+            ),
+            C::NotValidForName | C::NotValidForNameContext { .. } => format!(
+                "the certificate of {host} is not made out for {}: connect by a name it lists, or give the registry a certificate for this name",
+                url.host_str().unwrap_or(host)
+            ),
+            other => format!("the certificate of {host} was refused ({other:?}): {trust_hint}"),
+        },
+        rustls::Error::InvalidMessage(_) | rustls::Error::InappropriateMessage { .. } => format!(
+            "{host} does not speak HTTPS: is it a plain-HTTP registry? (use http://{host} or --plain-http)"
+        ),
+        rustls::Error::AlertReceived(alert) => {
+            format!("{host} refused the TLS handshake ({alert:?})")
+        }
+        other => format!("TLS with {host} failed: {other}"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -207,5 +349,38 @@ mod tests {
         assert!(e.to_string().contains("MANIFEST_UNKNOWN: manifest unknown"));
         assert!(parse_error_body(b"<html>oops</html>").is_empty());
         assert!(parse_error_body(b"").is_empty());
+    }
+
+    #[test]
+    fn tls_failures_are_one_sentence_that_says_what_to_do() {
+        use rustls::CertificateError as C;
+        let url =
+            reqwest::Url::parse("https://127.0.0.1:5443/v2/").unwrap_or_else(|e| panic!("{e}"));
+        let host = "127.0.0.1:5443";
+        let say = |e: rustls::Error| describe_tls(host, &url, &e);
+        let ca = say(rustls::Error::InvalidCertificate(C::Other(
+            rustls::OtherError(std::sync::Arc::new(webpki::Error::CaUsedAsEndEntity)),
+        )));
+        assert!(
+            ca.contains("is a CA certificate") && ca.contains("--ca-file"),
+            "{ca}"
+        );
+        let unknown = say(rustls::Error::InvalidCertificate(C::UnknownIssuer));
+        assert!(
+            unknown.contains("not signed by a CA this machine trusts"),
+            "{unknown}"
+        );
+        assert!(say(rustls::Error::InvalidCertificate(C::Expired)).contains("has expired"));
+        assert!(
+            say(rustls::Error::InvalidCertificate(C::NotValidForName))
+                .contains("not made out for 127.0.0.1")
+        );
+        let plain = say(rustls::Error::InvalidMessage(
+            rustls::InvalidMessage::InvalidContentType,
+        ));
+        assert!(plain.contains("does not speak HTTPS"), "{plain}");
+        for s in [ca, unknown, plain] {
+            assert!(!s.contains('\n'), "{s}");
+        }
     }
 }

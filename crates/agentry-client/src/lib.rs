@@ -3,8 +3,10 @@
 //! agentry.
 //!
 //! * [`Client`]: one registry. Answers `WWW-Authenticate` challenges (Basic, and the docker
-//!   Bearer token flow) with [`Credentials`] from [`AuthFile`]; plain HTTP for loopback hosts,
-//!   HTTPS otherwise.
+//!   Bearer token flow) with [`Credentials`] from [`AuthFile`]. HTTPS, except that a loopback
+//!   host named without a scheme falls back to plain HTTP when HTTPS fails (settled
+//!   once per process). `--ca-file` certificates are trusted as CAs and pinned as server
+//!   certificates ([`tls`](crate::tls)).
 //! * Blobs ([`Client::push_blob`], [`Client::pull_blob_to_file`]): HEAD first, cross-repository
 //!   mount, monolithic or resumable chunked uploads streamed from disk, streaming downloads
 //!   verified (sha256/sha512) before they are moved into place.
@@ -23,11 +25,11 @@ mod client;
 mod discovery;
 pub mod error;
 mod manifests;
-pub mod oci;
+mod tls;
 
+pub use agentry_oci::{Descriptor, ImageIndex, ImageManifest};
 pub use auth::{AuthFile, Challenge, Credentials};
 pub use blobs::{BlobOutcome, BlobSource, NoProgress, Progress, digest_file};
-pub use client::{Client, ClientOptions, ensure_crypto_provider, registry_base_url};
+pub use client::{Client, ClientOptions, ensure_crypto_provider};
 pub use error::{Error, ErrorKind, RegistryError, Result};
 pub use manifests::{ManifestInfo, Page, PulledManifest, PushedManifest, Referrers};
-pub use oci::{Descriptor, ImageIndex, ImageManifest};

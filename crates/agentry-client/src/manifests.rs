@@ -9,7 +9,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::client::{Client, Scope, check_with, header_str, read_limited, redact};
 use crate::error::{Error, Result};
-use crate::oci::{self, ImageIndex, media};
+use agentry_oci::document::{self as oci, ImageIndex};
+use agentry_oci::media;
 
 /// A manifest as pulled: its exact bytes, their digest (verified) and media type.
 #[derive(Debug, Clone)]
@@ -92,8 +93,8 @@ const LISTING_LIMIT: u64 = 16 * 1024 * 1024;
 const MAX_PAGES: usize = 100_000;
 
 impl Client {
-    fn manifest_url(&self, repo: &RepoName, reference: &ManifestRef) -> Result<Url> {
-        self.url(&format!("v2/{repo}/manifests/{reference}"))
+    async fn manifest_url(&self, repo: &RepoName, reference: &ManifestRef) -> Result<Url> {
+        self.url(&format!("v2/{repo}/manifests/{reference}")).await
     }
 
     /// Pull a manifest. Its digest is computed from the bytes received and must match the
@@ -103,19 +104,19 @@ impl Client {
         repo: &RepoName,
         reference: &ManifestRef,
     ) -> Result<PulledManifest> {
-        let url = self.manifest_url(repo, reference)?;
+        let url = self.manifest_url(repo, reference).await?;
         let scope = Scope::Pull(repo.to_string());
         let resp = self
             .send(&scope, || {
                 Ok(self
                     .http
                     .get(url.clone())
-                    .header(ACCEPT, media::MANIFEST_ACCEPT))
+                    .header(ACCEPT, media::manifest_accept()))
             })
             .await?;
         let resp = check_with(self, resp, "GET").await?;
         let media_type = header_str(resp.headers(), "content-type")
-            .map(oci::essence)
+            .map(media::essence)
             .unwrap_or_default();
         let claimed =
             header_str(resp.headers(), "docker-content-digest").map(|d| d.parse::<Digest>());
@@ -169,14 +170,14 @@ impl Client {
         repo: &RepoName,
         reference: &ManifestRef,
     ) -> Result<Option<ManifestInfo>> {
-        let url = self.manifest_url(repo, reference)?;
+        let url = self.manifest_url(repo, reference).await?;
         let scope = Scope::Pull(repo.to_string());
         let resp = self
             .send(&scope, || {
                 Ok(self
                     .http
                     .head(url.clone())
-                    .header(ACCEPT, media::MANIFEST_ACCEPT))
+                    .header(ACCEPT, media::manifest_accept()))
             })
             .await?;
         if resp.status() == StatusCode::NOT_FOUND {
@@ -186,7 +187,7 @@ impl Client {
         let h = resp.headers();
         Ok(Some(ManifestInfo {
             digest: header_str(h, "docker-content-digest").and_then(|d| d.parse().ok()),
-            media_type: header_str(h, "content-type").map(oci::essence),
+            media_type: header_str(h, "content-type").map(media::essence),
             size: header_str(h, "content-length").and_then(|v| v.parse().ok()),
         }))
     }
@@ -212,7 +213,7 @@ impl Client {
                 "manifest bytes have digest {digest}, not the {d} they are pushed as"
             )));
         }
-        let url = self.manifest_url(repo, reference)?;
+        let url = self.manifest_url(repo, reference).await?;
         let scope = Scope::Push(repo.to_string());
         let resp = self
             .send(&scope, || {
@@ -241,7 +242,7 @@ impl Client {
 
     /// Delete a manifest by digest, or a tag (spec v1.1; some registries refuse with 405).
     pub async fn delete_manifest(&self, repo: &RepoName, reference: &ManifestRef) -> Result<()> {
-        let url = self.manifest_url(repo, reference)?;
+        let url = self.manifest_url(repo, reference).await?;
         let scope = Scope::Delete(repo.to_string());
         let resp = self
             .send(&scope, || Ok(self.http.delete(url.clone())))
@@ -271,7 +272,7 @@ impl Client {
         n: Option<u32>,
         last: Option<&str>,
     ) -> Result<Page> {
-        let mut url = self.url(&format!("v2/{repo}/tags/list"))?;
+        let mut url = self.url(&format!("v2/{repo}/tags/list")).await?;
         paginate(&mut url, n, last);
         self.tags_at(repo, url).await
     }
@@ -306,7 +307,7 @@ impl Client {
 
     /// One page of the repository catalog.
     pub async fn catalog_page(&self, n: Option<u32>, last: Option<&str>) -> Result<Page> {
-        let mut url = self.url("v2/_catalog")?;
+        let mut url = self.url("v2/_catalog").await?;
         paginate(&mut url, n, last);
         self.catalog_at(url).await
     }
@@ -347,7 +348,7 @@ impl Client {
         digest: &Digest,
         artifact_type: Option<&str>,
     ) -> Result<Referrers> {
-        let mut url = self.url(&format!("v2/{repo}/referrers/{digest}"))?;
+        let mut url = self.url(&format!("v2/{repo}/referrers/{digest}")).await?;
         if let Some(t) = artifact_type {
             url.query_pairs_mut().append_pair("artifactType", t);
         }

@@ -4,11 +4,12 @@ mod support;
 
 use std::sync::Arc;
 
-use agentry_client::oci::{ImageIndex, ImageManifest, media};
 use agentry_client::{
     BlobOutcome, BlobSource, Client, ClientOptions, Credentials, Descriptor, Error, ErrorKind,
     NoProgress,
 };
+use agentry_oci::media;
+use agentry_oci::{ImageIndex, ImageManifest};
 use agentry_types::{Digest, DigestAlgorithm, ManifestRef, RepoName, Tag};
 use bytes::Bytes;
 use support::{Direction, FaultProxy, Registry};
@@ -57,8 +58,8 @@ fn manifest_with(config: (&Digest, u64), layers: &[(&Digest, u64, &str)]) -> Byt
     let mut m = ImageManifest {
         schema_version: 2,
         media_type: Some(media::OCI_MANIFEST.into()),
-        artifact_type: Some(media::AGENT_ARTIFACT.into()),
-        config: Descriptor::new(media::AGENT_CONFIG, config.0.clone(), config.1),
+        artifact_type: Some(media::OSSA_AGENT_ARTIFACT.into()),
+        config: Descriptor::new(media::OSSA_AGENT_CONFIG, config.0.clone(), config.1),
         layers: Vec::new(),
         subject: None,
         annotations: Default::default(),

@@ -169,7 +169,7 @@ impl ModelFiles {
 
 /// Where the model lives under an agentry data directory: `<data>/models/all-minilm-l6-v2`.
 pub fn default_model_dir(data_dir: &Path) -> PathBuf {
-    data_dir.join("models").join(MINILM_DIR_NAME)
+    agentry_types::DataDir::new(data_dir).model(MINILM_DIR_NAME)
 }
 
 /// What `agentry model status` reports.

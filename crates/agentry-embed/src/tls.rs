@@ -1,7 +1,8 @@
 //! One TLS crypto provider for the whole process.
 //!
-//! The workspace builds reqwest with `rustls-no-provider` and rustls with `ring` only (see
-//! STACK.md: two providers compiled in leave rustls unable to choose). reqwest then needs a
+//! The workspace builds reqwest with `rustls-no-provider` and rustls with `ring` only: with two
+//! providers compiled in (reqwest's default is aws-lc-rs), rustls cannot choose a default and
+//! every TLS client or server must name one. reqwest then needs a
 //! process-wide default provider; the binary may install one at start-up, and this crate installs
 //! ring itself if nobody has, so library users (tests, tools) never hit reqwest's panic.
 

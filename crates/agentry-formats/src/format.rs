@@ -77,7 +77,7 @@ impl fmt::Display for Target {
 }
 
 /// Media type of the whitepaper's capabilities layer (skill schemas), merged into the record.
-pub const CAPABILITIES_MEDIA_TYPE: &str = "application/vnd.ossa.capabilities.v1+json";
+pub const CAPABILITIES_MEDIA_TYPE: &str = agentry_types::media::OSSA_CAPABILITIES;
 
 /// Registered media types of each format's document when stored as an OCI layer. The first of
 /// each list is the one agentry writes; the others are accepted on push.
@@ -91,8 +91,8 @@ const MEDIA_TYPES: &[(Format, &[&str])] = &[
     (
         Format::Ossa,
         &[
-            "application/vnd.ossa.manifest.v1+yaml",
-            "application/vnd.ossa.manifest.v1+json",
+            agentry_types::media::OSSA_MANIFEST_YAML,
+            agentry_types::media::OSSA_MANIFEST_JSON,
         ],
     ),
     (

@@ -355,7 +355,7 @@ pub fn write(record: &AgentRecord, target: &Target) -> Result<Written, WriteErro
         }
     }
     let media_type = match target.format {
-        Format::Ossa => "application/vnd.ossa.manifest.v1+yaml",
+        Format::Ossa => agentry_types::media::OSSA_MANIFEST_YAML,
         f => media_type_for(f),
     };
     Ok(Written {
@@ -406,8 +406,8 @@ pub fn export(record: &AgentRecord, target: &Target) -> Result<Written, WriteErr
 
 fn registered_media_type(mt: &str) -> Option<&'static str> {
     [
-        "application/vnd.ossa.manifest.v1+yaml",
-        "application/vnd.ossa.manifest.v1+json",
+        agentry_types::media::OSSA_MANIFEST_YAML,
+        agentry_types::media::OSSA_MANIFEST_JSON,
     ]
     .into_iter()
     .find(|m| m.eq_ignore_ascii_case(mt))
@@ -446,7 +446,7 @@ pub fn media_type_of_document(bytes: &[u8]) -> Result<&'static str, ValidationRe
         .map(|t| t.trim_start().starts_with(['{', '[']))
         .unwrap_or(false);
     Ok(match format {
-        Format::Ossa if json => "application/vnd.ossa.manifest.v1+json",
+        Format::Ossa if json => agentry_types::media::OSSA_MANIFEST_JSON,
         f => media_type_for(f),
     })
 }

@@ -12,6 +12,7 @@ use base64::Engine as _;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+pub use crate::document::Descriptor;
 use crate::media;
 
 /// The four manifest formats the registry stores.
@@ -48,33 +49,6 @@ impl ManifestKind {
             self,
             ManifestKind::OciIndex | ManifestKind::DockerManifestList
         )
-    }
-}
-
-/// A content descriptor.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Descriptor {
-    pub media_type: String,
-    pub digest: Digest,
-    pub size: u64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub artifact_type: Option<String>,
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    pub annotations: BTreeMap<String, String>,
-    /// Foreign / non-distributable content lives at these URLs, not in the registry.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub urls: Vec<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub platform: Option<Value>,
-}
-
-impl Descriptor {
-    /// The `org.opencontainers.image.title` annotation.
-    pub fn title(&self) -> Option<&str> {
-        self.annotations
-            .get(media::ANNOTATION_TITLE)
-            .map(String::as_str)
     }
 }
 
@@ -309,7 +283,10 @@ impl Checker {
                 Vec::new()
             }
         };
-        if let (Some(Value::String(data)), Some(d), Some(size)) = (obj.get("data"), &digest, size) {
+        // An optional field set to `null` is absent: older clients serialise an empty
+        // `data` (and `platform`) as `null` rather than leaving it out.
+        let data = obj.get("data").filter(|v| !v.is_null());
+        if let (Some(Value::String(data)), Some(d), Some(size)) = (data, &digest, size) {
             match base64::engine::general_purpose::STANDARD.decode(data) {
                 Ok(bytes) => {
                     if bytes.len() as u64 != size {
@@ -323,12 +300,12 @@ impl Checker {
                 }
                 Err(_) => self.fail(format!("{pointer}/data"), "is not valid base64"),
             }
-        } else if let Some(v) = obj.get("data")
+        } else if let Some(v) = data
             && !v.is_string()
         {
             self.fail(format!("{pointer}/data"), "must be a base64 string");
         }
-        let platform = obj.get("platform").cloned();
+        let platform = obj.get("platform").filter(|v| !v.is_null()).cloned();
         if let Some(p) = &platform
             && !p.is_object()
         {
@@ -342,8 +319,9 @@ impl Checker {
             digest: digest?,
             size: size?,
             artifact_type,
-            annotations,
             urls,
+            annotations,
+            data: data.and_then(Value::as_str).map(str::to_owned),
             platform,
         })
     }
@@ -462,13 +440,6 @@ pub fn parse(content_type: Option<&str>, bytes: &[u8]) -> Result<ParsedManifest,
     };
     if kind.is_index() {
         parsed.manifests = c.descriptor_list(obj.get("manifests"), "/manifests", true);
-        for (i, d) in parsed.manifests.iter().enumerate() {
-            if ManifestKind::from_media_type(&d.media_type).is_none() {
-                // Indexes may reference arbitrary content in OCI 1.1, but we can only vouch
-                // for manifests we store; other types are accepted without an existence check.
-                let _ = i;
-            }
-        }
         for field in ["config", "layers"] {
             if obj.contains_key(field) && kind == ManifestKind::OciIndex {
                 c.fail(format!("/{field}"), "is not allowed in an image index");
@@ -599,6 +570,30 @@ mod tests {
         assert!(parse(None, b"{\"schemaVersion\":2}").is_err());
         let deep = "[".repeat(10_000);
         assert!(parse(None, deep.as_bytes()).is_err());
+    }
+
+    #[test]
+    fn null_optional_descriptor_fields_are_absent() {
+        let mut m = manifest();
+        for field in ["data", "artifactType", "urls", "annotations", "platform"] {
+            m["config"][field] = Value::Null;
+            m["layers"][0][field] = Value::Null;
+        }
+        let p = parse(Some(media::OCI_MANIFEST), &bytes(&m)).unwrap_or_else(|e| panic!("{e}"));
+        let config = p.config.unwrap_or_else(|| panic!("no config"));
+        assert_eq!(config.data, None);
+        assert_eq!(config.platform, None);
+        assert_eq!(config.artifact_type, None);
+        // A present `data` of the wrong type is still refused, naming the field.
+        m["layers"][0]["data"] = json!(5);
+        let e = parse(Some(media::OCI_MANIFEST), &bytes(&m))
+            .err()
+            .unwrap_or_else(|| panic!("accepted"));
+        assert!(
+            e.to_string()
+                .contains("/layers/0/data: must be a base64 string"),
+            "{e}"
+        );
     }
 
     #[test]

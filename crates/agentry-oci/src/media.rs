@@ -1,4 +1,13 @@
-//! Media types.
+//! Media types and annotation keys: every one the registry and the client name, declared once.
+//! The agent artifact types are declared in [`agentry_types::media`] (the formats crate needs
+//! them without depending on this one) and re-exported here.
+
+use std::sync::LazyLock;
+
+pub use agentry_types::media::{
+    OSSA_AGENT_ARTIFACT, OSSA_AGENT_CONFIG, OSSA_CAPABILITIES, OSSA_MANIFEST_JSON,
+    OSSA_MANIFEST_YAML, OSSA_SIGNATURE,
+};
 
 pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
@@ -10,15 +19,9 @@ pub const DOCKER_MANIFEST_LIST: &str = "application/vnd.docker.distribution.mani
 pub const DOCKER_MANIFEST_V1: &str = "application/vnd.docker.distribution.manifest.v1+json";
 pub const DOCKER_MANIFEST_V1_SIGNED: &str =
     "application/vnd.docker.distribution.manifest.v1+prettyjws";
-
-/// The agent artifact type (whitepaper §5.1).
-pub const OSSA_AGENT_ARTIFACT: &str = agentry_types::AGENT_ARTIFACT_TYPE;
-/// Config blob of an agent artifact (whitepaper Figure 8).
-pub const OSSA_AGENT_CONFIG: &str = "application/vnd.ossa.agent.config.v1+json";
-/// The OSSA manifest layer.
-pub const OSSA_MANIFEST_YAML: &str = "application/vnd.ossa.manifest.v1+yaml";
-/// Skill schemas layer.
-pub const OSSA_CAPABILITIES: &str = "application/vnd.ossa.capabilities.v1+json";
+/// Code bundle and context layers of an agent artifact (the whitepaper's `oras push` example
+/// uses this type).
+pub const GZIP: &str = "application/gzip";
 
 /// Every manifest media type the registry stores, in preference order for `Accept`.
 pub const MANIFEST_TYPES: [&str; 4] = [
@@ -27,6 +30,12 @@ pub const MANIFEST_TYPES: [&str; 4] = [
     DOCKER_MANIFEST,
     DOCKER_MANIFEST_LIST,
 ];
+
+/// The `Accept` header of a manifest request: [`MANIFEST_TYPES`], comma-separated.
+pub fn manifest_accept() -> &'static str {
+    static ACCEPT: LazyLock<String> = LazyLock::new(|| MANIFEST_TYPES.join(", "));
+    &ACCEPT
+}
 
 /// Annotation keys.
 pub const ANNOTATION_TITLE: &str = "org.opencontainers.image.title";
@@ -41,4 +50,21 @@ pub fn essence(content_type: &str) -> String {
         .unwrap_or("")
         .trim()
         .to_ascii_lowercase()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_accept_header_lists_every_manifest_type() {
+        assert_eq!(
+            manifest_accept(),
+            "application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.v2+json, application/vnd.docker.distribution.manifest.list.v2+json"
+        );
+        assert_eq!(
+            essence("Application/JSON; charset=utf-8"),
+            "application/json"
+        );
+    }
 }

@@ -42,9 +42,10 @@ pub use response::{
     SearchResponse,
 };
 
-/// Where a pod keeps its discovery index inside its data directory.
+/// Where a pod keeps its discovery index inside its data directory
+/// ([`agentry_types::DataDir::search`]).
 pub fn index_dir(data: &std::path::Path) -> std::path::PathBuf {
-    data.join("search")
+    agentry_types::DataDir::new(data).search()
 }
 
 /// One agent as the index receives it: the extracted record and where it is stored.

@@ -49,7 +49,7 @@ impl Default for ServeConfig {
     fn default() -> Self {
         ServeConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 5000)),
-            data: PathBuf::from("./agentry-data"),
+            data: PathBuf::from(agentry_types::DataDir::DEFAULT),
             tls_cert: None,
             tls_key: None,
             htpasswd: None,
@@ -102,5 +102,10 @@ impl ServeConfig {
 
     pub fn tls(&self) -> bool {
         self.tls_cert.is_some()
+    }
+
+    /// The layout of [`ServeConfig::data`].
+    pub fn data_dir(&self) -> agentry_types::DataDir {
+        agentry_types::DataDir::new(&self.data)
     }
 }

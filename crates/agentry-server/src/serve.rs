@@ -20,15 +20,16 @@ pub struct Server {
 }
 
 impl Server {
-    /// Open (creating if needed) the data directory: `blobs/` and `uploads/` for content, `meta.redb` for
-    /// metadata.
+    /// Open (creating if needed) the data directory ([`agentry_types::DataDir`]): `blobs/` and
+    /// `uploads/` for content, `meta.redb` for metadata, `search/` for the discovery index.
     pub async fn open(config: ServeConfig) -> anyhow::Result<Server> {
         config.validate().map_err(anyhow::Error::msg)?;
         std::fs::create_dir_all(&config.data)
             .with_context(|| format!("cannot create data directory {}", config.data.display()))?;
         let blobs = FsBlobStore::open(&config.data)
             .with_context(|| format!("cannot open blob store in {}", config.data.display()))?;
-        let meta_path = config.data.join("meta.redb");
+        let data = config.data_dir();
+        let meta_path = data.meta_db();
         let meta = RedbMetadataStore::open_with_cache(
             &meta_path,
             usize::try_from(config.meta_cache_mb.saturating_mul(1 << 20)).unwrap_or(usize::MAX),
@@ -42,7 +43,7 @@ impl Server {
             Some(p) => Some(Htpasswd::load(p).map_err(anyhow::Error::msg)?),
             None => None,
         };
-        let search = open_search_index(&config.data, config.embed_precision)?;
+        let search = open_search_index(&data, config.embed_precision)?;
         let state =
             AppState::new(Arc::new(blobs), Arc::new(meta), config, auth).with_search(search);
         Ok(Server { state })
@@ -182,15 +183,15 @@ impl BoundServer {
 /// Open the discovery index under `<data>/search`, with the local embedding model when it is
 /// installed (`agentry model fetch`); without it semantic search answers "unavailable".
 fn open_search_index(
-    data: &std::path::Path,
+    data: &agentry_types::DataDir,
     choice: agentry_embed::PrecisionChoice,
 ) -> anyhow::Result<Arc<agentry_search::SearchIndex>> {
-    let dir = agentry_search::index_dir(data);
+    let dir = data.search();
     let built_with = agentry_search::stored_model_id(&dir)
         .with_context(|| format!("cannot read the discovery index in {}", dir.display()))?;
     let precision = choice.resolve(built_with.as_deref());
     tracing::info!(%precision, requested = %choice, index_vectors = built_with.as_deref().unwrap_or("none"), "embedding precision");
-    let model_dir = agentry_embed::default_model_dir(data);
+    let model_dir = data.model(agentry_embed::MINILM_DIR_NAME);
     let options = agentry_embed::MiniLmOptions {
         precision,
         ..agentry_embed::MiniLmOptions::default()

@@ -345,21 +345,7 @@ async fn cross_repository_mount_and_its_fallbacks() {
         .expect("get");
     assert_eq!(r.status(), 200);
 
-    // Anonymous mount (no `from`): a normal upload session starts.
-    let r = pod
-        .client
-        .post(pod.u(&format!("/v2/third/blobs/uploads/?mount={d}")))
-        .send()
-        .await
-        .expect("mount");
-    assert_eq!(r.status(), 202);
-    assert!(
-        r.headers()["location"]
-            .to_str()
-            .expect("loc")
-            .starts_with("/v2/third/blobs/uploads/")
-    );
-    // Mount of a blob the source does not have: also a session.
+    // Mount of a blob the source does not have: a normal upload session starts.
     let missing = Digest::sha256(b"missing");
     let r = pod
         .client
@@ -370,6 +356,152 @@ async fn cross_repository_mount_and_its_fallbacks() {
         .await
         .expect("mount");
     assert_eq!(r.status(), 202);
+    pod.stop().await;
+}
+
+/// POST `?mount=<digest>` without `from`, and assert the spec's answer to a mount: 201 with
+/// the blob's `Location` and `Docker-Content-Digest`, then the blob readable there.
+async fn assert_mounted_without_from(pod: &Pod, repo: &str, d: &Digest, user: Option<&str>) {
+    let auth = |r: reqwest::RequestBuilder| match user {
+        Some(u) => r.basic_auth(u, Some("pw")),
+        None => r,
+    };
+    let r = auth(
+        pod.client
+            .post(pod.u(&format!("/v2/{repo}/blobs/uploads/?mount={d}"))),
+    )
+    .send()
+    .await
+    .expect("mount");
+    assert_eq!(r.status(), 201, "mount of {d} into {repo}");
+    assert_eq!(
+        r.headers()["location"],
+        format!("/v2/{repo}/blobs/{d}").as_str()
+    );
+    assert_eq!(r.headers()["docker-content-digest"], d.to_string().as_str());
+    let r = auth(pod.client.get(pod.u(&format!("/v2/{repo}/blobs/{d}"))))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(r.status(), 200);
+}
+
+/// POST `?mount=<digest>` without `from` and assert that a normal upload session started.
+async fn assert_session_without_from(pod: &Pod, repo: &str, d: &Digest) {
+    let r = pod
+        .client
+        .post(pod.u(&format!("/v2/{repo}/blobs/uploads/?mount={d}")))
+        .send()
+        .await
+        .expect("mount");
+    assert_eq!(r.status(), 202, "mount of {d} into {repo}");
+    assert!(
+        r.headers()["location"]
+            .to_str()
+            .expect("loc")
+            .starts_with(&format!("/v2/{repo}/blobs/uploads/"))
+    );
+    let r = pod
+        .client
+        .head(pod.u(&format!("/v2/{repo}/blobs/{d}")))
+        .send()
+        .await
+        .expect("head");
+    assert_eq!(r.status(), 404);
+}
+
+#[tokio::test]
+async fn a_mount_without_from_takes_the_blob_from_a_repository_that_links_it() {
+    let pod = Pod::start().await;
+    let d = pod.push_blob("src/repo", b"shared layer").await;
+    // The conformance suite's OCI_AUTOMATIC_CROSSMOUNT case: into a new repository, and into
+    // one that already holds the blob.
+    assert_mounted_without_from(&pod, "third", &d, None).await;
+    assert_mounted_without_from(&pod, "third", &d, None).await;
+    // No repository links the digest: an upload session, as with an unknown `from`.
+    assert_session_without_from(&pod, "fourth", &Digest::sha256(b"missing")).await;
+    // The bytes are still on disk after the last link went (GC has not run), but a blob
+    // unlinked everywhere belongs to no repository and is not mounted back from the bytes.
+    for repo in ["src/repo", "third"] {
+        let r = pod
+            .client
+            .delete(pod.u(&format!("/v2/{repo}/blobs/{d}")))
+            .send()
+            .await
+            .expect("delete");
+        assert_eq!(r.status(), 202);
+    }
+    assert_session_without_from(&pod, "fourth", &d).await;
+    pod.stop().await;
+}
+
+/// A pod with htpasswd auth for `users`, each with the password `pw`; keep the directory
+/// alive as long as the pod.
+async fn pod_with_users(users: &[&str]) -> (Pod, tempfile::TempDir) {
+    let hash = bcrypt::hash("pw", 4).expect("hash");
+    let dir = tempfile::tempdir().expect("tmp");
+    let file = dir.path().join("htpasswd");
+    let lines: String = users.iter().map(|u| format!("{u}:{hash}\n")).collect();
+    std::fs::write(&file, lines).expect("write");
+    let pod = Pod::start_with(|c| c.htpasswd = Some(file.clone())).await;
+    (pod, dir)
+}
+
+#[tokio::test]
+async fn with_auth_a_mount_without_from_needs_a_user_who_may_read_the_source() {
+    let (pod, _htpasswd) = pod_with_users(&["alice", "bob"]).await;
+    let d = Digest::sha256(b"private layer");
+    let r = pod
+        .client
+        .post(pod.u(&format!("/v2/alice/agent/blobs/uploads/?digest={d}")))
+        .basic_auth("alice", Some("pw"))
+        .body(&b"private layer"[..])
+        .send()
+        .await
+        .expect("push");
+    assert_eq!(r.status(), 201);
+    // Anonymous: refused before anything is looked up, so nothing says the blob exists.
+    let r = pod
+        .client
+        .post(pod.u(&format!("/v2/anon/blobs/uploads/?mount={d}")))
+        .send()
+        .await
+        .expect("mount");
+    assert_eq!(r.status(), 401);
+    assert_eq!(error_code(r).await, "UNAUTHORIZED");
+    // Every htpasswd user may read every repository, so bob may mount alice's blob.
+    assert_mounted_without_from(&pod, "bob/agent", &d, Some("bob")).await;
+    pod.stop().await;
+}
+
+#[tokio::test]
+async fn a_descriptor_with_data_null_is_accepted_as_if_data_were_absent() {
+    let pod = Pod::start().await;
+    let cfg = pod.push_blob("old/client", b"{}").await;
+    let layer = pod.push_blob("old/client", b"layer").await;
+    let body = serde_json::to_vec(&json!({
+        "schemaVersion": 2,
+        "mediaType": OCI_MANIFEST,
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                   "digest": cfg.to_string(), "size": 2, "data": null},
+        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar",
+                    "digest": layer.to_string(), "size": 5, "data": null}],
+    }))
+    .expect("json");
+    let r = pod
+        .put_manifest("old/client", "v1", OCI_MANIFEST, &body)
+        .await;
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap_or_default());
+    // Stored byte for byte, `null` included.
+    let r = pod
+        .client
+        .get(pod.u("/v2/old/client/manifests/v1"))
+        .header("accept", OCI_MANIFEST)
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.bytes().await.expect("body").as_ref(), &body[..]);
     pod.stop().await;
 }
 
@@ -970,11 +1102,7 @@ async fn wrong_content_length_is_a_client_error() {
 
 #[tokio::test]
 async fn basic_auth_challenge_when_htpasswd_is_configured() {
-    let hash = bcrypt::hash("pw", 4).expect("hash");
-    let dir = tempfile::tempdir().expect("tmp");
-    let file = dir.path().join("htpasswd");
-    std::fs::write(&file, format!("alice:{hash}\n")).expect("write");
-    let pod = Pod::start_with(|c| c.htpasswd = Some(file.clone())).await;
+    let (pod, _htpasswd) = pod_with_users(&["alice"]).await;
     let r = pod.client.get(pod.u("/v2/")).send().await.expect("get");
     assert_eq!(r.status(), 401);
     assert!(

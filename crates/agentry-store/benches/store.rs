@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use agentry_store::testsuite::{LIMIT, body_of, manifest, pattern, repo};
 use agentry_store::{BlobStore, FsBlobStore, MetadataStore, RedbMetadataStore, UploadId};
-use agentry_types::{Digest, ManifestRef, Tag};
+use agentry_types::{DataDir, Digest, ManifestRef, Tag};
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use futures::StreamExt;
 
@@ -30,7 +30,7 @@ fn ok<T, E: std::fmt::Display>(r: Result<T, E>) -> T {
 
 /// A metadata store holding `MANIFESTS` tagged ~2 KB manifests in 100 repositories.
 fn populated(rt: &tokio::runtime::Runtime, dir: &std::path::Path) -> Arc<RedbMetadataStore> {
-    let m = Arc::new(ok(RedbMetadataStore::open(dir.join("meta.redb"))));
+    let m = Arc::new(ok(RedbMetadataStore::open(DataDir::new(dir).meta_db())));
     rt.block_on(async {
         let pad = "x".repeat(1800);
         let mut tasks = Vec::new();
@@ -126,7 +126,9 @@ fn manifest_get(c: &mut Criterion) {
 fn manifest_put(c: &mut Criterion) {
     let rt = runtime();
     let dir = ok(tempfile::tempdir());
-    let m = Arc::new(ok(RedbMetadataStore::open(dir.path().join("meta.redb"))));
+    let m = Arc::new(ok(RedbMetadataStore::open(
+        DataDir::new(dir.path()).meta_db(),
+    )));
     let r = repo("bench/put");
     let blob = Digest::sha256(b"layer");
     rt.block_on(async { ok(m.link_blob(&r, &blob, 5).await) });

@@ -159,11 +159,12 @@ impl FsBlobStore {
         dir: &Path,
         #[cfg(feature = "fault-injection")] faults: Option<FaultHook>,
     ) -> StoreResult<FsBlobStore> {
+        let layout = agentry_types::DataDir::new(dir);
         let inner = Inner {
-            blobs: dir.join("blobs"),
-            uploads: dir.join("uploads"),
-            tmp: dir.join("tmp"),
-            trash: dir.join("trash"),
+            blobs: layout.blobs(),
+            uploads: layout.uploads(),
+            tmp: layout.tmp(),
+            trash: layout.trash(),
             sessions: StdMutex::new(HashMap::new()),
             #[cfg(feature = "fault-injection")]
             faults,

@@ -104,6 +104,9 @@ pub trait MetadataStore: Send + Sync + 'static {
         to: &RepoName,
         digest: &Digest,
     ) -> StoreResult<Option<u64>>;
+    /// Repositories `digest` is linked into, in lexical order, at most `n`: where a mount
+    /// without `from` can take the blob from.
+    async fn blob_repositories(&self, digest: &Digest, n: usize) -> StoreResult<Vec<RepoName>>;
     /// Size of the blob if it is linked into `repo`.
     async fn blob_link(&self, repo: &RepoName, digest: &Digest) -> StoreResult<Option<u64>>;
     /// Remove the link. Returns whether it existed.

@@ -625,6 +625,23 @@ impl MetadataStore for RedbMetadataStore {
         .await
     }
 
+    async fn blob_repositories(&self, digest: &Digest, n: usize) -> StoreResult<Vec<RepoName>> {
+        self.read(|txn| {
+            let links = txn.open_table(LINKS).map_err(db_err)?;
+            let d = digest.to_string();
+            let mut out = Vec::new();
+            for entry in links.range((d.as_str(), "")..).map_err(db_err)? {
+                let (k, _) = entry.map_err(db_err)?;
+                let (kd, r) = k.value();
+                if kd != d || out.len() >= n {
+                    break;
+                }
+                out.push(RepoName::parse(r).map_err(|e| corrupt("blob_links", e))?);
+            }
+            Ok(out)
+        })
+    }
+
     async fn blob_link(&self, repo: &RepoName, digest: &Digest) -> StoreResult<Option<u64>> {
         self.read(|txn| {
             let links = txn.open_table(LINKS).map_err(db_err)?;

@@ -829,6 +829,7 @@ where
 {
     run_case!("meta", make, meta_links);
     run_case!("meta", make, meta_mount);
+    run_case!("meta", make, meta_blob_repositories);
     run_case!("meta", make, meta_put_and_get_manifest);
     run_case!("meta", make, meta_put_missing_blob_is_atomic);
     run_case!("meta", make, meta_put_index_needs_children);
@@ -888,6 +889,39 @@ async fn meta_mount<M: MetadataStore>(m: Arc<M>) {
     m.link_blob(&from, &d, 7).await.must("link");
     assert_eq!(m.mount_blob(&from, &to, &d).await.must("mount"), Some(7));
     assert_eq!(m.blob_link(&to, &d).await.must("link"), Some(7));
+}
+
+/// Where a mount without `from` looks: every repository linking the digest, in lexical
+/// order, at most `n`, and none after the link is gone.
+async fn meta_blob_repositories<M: MetadataStore>(m: Arc<M>) {
+    let (from, to) = (repo("a/src"), repo("b/dst"));
+    let d = Digest::sha256(b"mounted");
+    m.link_blob(&to, &d, 7).await.must("link");
+    m.link_blob(&from, &d, 7).await.must("link");
+    let other = Digest::sha256(b"elsewhere");
+    m.link_blob(&from, &other, 9).await.must("link other");
+    m.link_blob(&repo("c/other"), &other, 9)
+        .await
+        .must("link other");
+    assert_eq!(
+        m.blob_repositories(&d, 10).await.must("repositories"),
+        vec![from.clone(), to.clone()]
+    );
+    assert_eq!(
+        m.blob_repositories(&d, 1).await.must("repositories"),
+        vec![from.clone()]
+    );
+    assert!(
+        m.blob_repositories(&Digest::sha256(b"nowhere"), 10)
+            .await
+            .must("repositories")
+            .is_empty()
+    );
+    assert!(m.unlink_blob(&from, &d).await.must("unlink"));
+    assert_eq!(
+        m.blob_repositories(&d, 10).await.must("repositories"),
+        vec![to.clone()]
+    );
 }
 
 async fn meta_put_and_get_manifest<M: MetadataStore>(m: Arc<M>) {

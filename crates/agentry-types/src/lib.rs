@@ -5,16 +5,20 @@
 //! these types first, so the rest of the code can rely on its invariants.
 
 pub mod context;
+pub mod data_dir;
 pub mod digest;
+pub mod media;
 pub mod name;
 pub mod record;
 pub mod trust;
 
 pub use context::{ContextBudget, ContextSpec};
+pub use data_dir::DataDir;
 pub use digest::{Digest, DigestAlgorithm, DigestError, Hasher};
 pub use name::{ManifestRef, NameError, Reference, RepoName, Tag};
 pub use record::AgentRecord;
 pub use trust::TrustTier;
 
-/// The OCI `artifactType` that marks a manifest as an agent artifact.
-pub const AGENT_ARTIFACT_TYPE: &str = "application/vnd.ossa.agent.manifest.v1+json";
+/// The OCI `artifactType` that marks a manifest as an agent artifact (the name most callers
+/// know it by; declared in [`media`]).
+pub use media::OSSA_AGENT_ARTIFACT as AGENT_ARTIFACT_TYPE;

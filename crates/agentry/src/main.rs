@@ -52,8 +52,13 @@ fn init_tracing(global: &Global, default_level: &str) {
             let base = LEVELS.iter().position(|l| *l == default_level).unwrap_or(1);
             let ours = LEVELS[(base + usize::from(global.verbose)).min(LEVELS.len() - 1)];
             // Our crates at the chosen level; dependencies (hyper, reqwest…) stay at warn unless
-            // -vvv asks for everything.
-            let deps = if global.verbose >= 3 { "trace" } else { "warn" };
+            // -vvv asks for everything. The platform TLS verifier logs every refused
+            // certificate as an error; the client's own error says it in one sentence.
+            let deps = if global.verbose >= 3 {
+                "trace"
+            } else {
+                "warn,rustls_platform_verifier=off"
+            };
             EnvFilter::new(format!("{deps},agentry={ours}"))
         }
     };
@@ -95,5 +100,50 @@ mod tests {
     #[test]
     fn the_command_line_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    fn parse_with_file(toml: &str, argv: &[&str]) -> Cli {
+        let cmd = config::apply_str(Cli::command(), toml, std::path::Path::new("c.toml"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let m = cmd
+            .try_get_matches_from(argv)
+            .unwrap_or_else(|e| panic!("{e}"));
+        Cli::from_arg_matches(&m).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// `--data` and `--embed-precision` are flattened groups: the config file still reaches
+    /// them, top-level for every command and in a command's own table.
+    #[test]
+    fn the_config_file_sets_the_shared_data_and_precision_options() {
+        use std::path::Path;
+        let toml = "data = \"/all\"\n[serve]\ndata = \"/pod\"\nembed-precision = \"f32\"\n";
+        match parse_with_file(toml, &["agentry", "serve"]).command {
+            Command::Serve(a) => {
+                assert_eq!(a.data.data, Path::new("/pod"));
+                assert_eq!(
+                    a.embed_precision.embed_precision,
+                    agentry_embed::PrecisionChoice::F32
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        match parse_with_file(toml, &["agentry", "reindex"]).command {
+            Command::Reindex(a) => {
+                assert_eq!(a.data.data, Path::new("/all"));
+                assert_eq!(
+                    a.embed_precision.embed_precision,
+                    agentry_embed::PrecisionChoice::Auto
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        match parse_with_file(toml, &["agentry", "gc", "--data", "/flag"]).command {
+            Command::Gc(a) => assert_eq!(a.data.data, Path::new("/flag")),
+            other => panic!("{other:?}"),
+        }
+        match parse_with_file("", &["agentry", "gc"]).command {
+            Command::Gc(a) => assert_eq!(a.data.data, Path::new("./agentry-data")),
+            other => panic!("{other:?}"),
+        }
     }
 }

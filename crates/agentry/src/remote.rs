@@ -134,7 +134,7 @@ impl Detector for FormatsDetector {
         let media_type = match (format, syntax) {
             // OSSA has a YAML and a JSON media type; keep the one matching the bytes.
             (agentry_formats::Format::Ossa, agentry_formats::Syntax::Json) => {
-                "application/vnd.ossa.manifest.v1+json"
+                agentry_oci::media::OSSA_MANIFEST_JSON
             }
             _ => agentry_formats::media_type_for(format),
         };

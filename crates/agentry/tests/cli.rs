@@ -4,7 +4,7 @@
 
 mod cli_support;
 
-use cli_support::{Backend, Registry, User, agent_folder, tree, write};
+use cli_support::{Backend, Registry, User, agent_folder, openssl_self_signed, tree, write};
 
 macro_rules! per_backend {
     ($($name:ident),* $(,)?) => {
@@ -306,8 +306,8 @@ fn login_is_required_and_remembered(backend: Backend) {
 }
 
 fn hostile_layer_titles_are_refused(backend: Backend) {
-    use agentry_client::oci::{ImageManifest, media};
     use agentry_client::{BlobSource, Client, ClientOptions, Descriptor, NoProgress};
+    use agentry_oci::{ImageManifest, media};
     use agentry_types::{Digest, ManifestRef, RepoName, Tag};
 
     let reg = Registry::start(backend, None);
@@ -388,9 +388,18 @@ fn exit_codes_say_what_went_wrong(backend: Backend) {
         serde_json::from_str(json.stderr.trim()).unwrap_or_else(|e| panic!("{e}: {json:?}"));
     assert_eq!(err["error"]["kind"], "not_found");
 
+    // Nothing listening: one sentence naming the address once, exit 5 (the URL used to be
+    // printed three times, in reqwest's error chain).
     let down = format!("127.0.0.1:{}", cli_support::free_port());
     let unreachable = user.run(&["catalog", &down]);
     assert_eq!(unreachable.code, 5, "{unreachable:?}");
+    let sentence =
+        format!("error: cannot reach {down}: connection refused — is a pod running there?\n");
+    assert_eq!(unreachable.stderr, sentence);
+    let folder = agent_folder();
+    let dir = folder.path().to_str().unwrap_or_default();
+    let push = user.run(&["push", dir, &format!("{down}/acme/agent:1")]);
+    assert_eq!((push.code, push.stderr.as_str()), (5, sentence.as_str()));
 
     let bad_ref = user.run(&["inspect", &format!("{}/UPPER/case:1", reg.addr)]);
     assert_eq!(bad_ref.code, 2, "{bad_ref:?}");
@@ -410,6 +419,96 @@ fn exit_codes_say_what_went_wrong(backend: Backend) {
     assert!(r.stderr.contains("no agent description"), "{r:?}");
     let cat = user.run(&["catalog", &reg.addr, "--json"]).ok().json();
     assert_eq!(cat["repositories"], serde_json::json!([]));
+}
+
+/// A TLS pod on loopback with the certificate people make first (`openssl req -x509 …`, a
+/// CA certificate): `--ca-file` with that certificate is enough, by address or by URL.
+#[test]
+fn a_tls_pod_with_a_self_signed_certificate_is_reached_with_ca_file() {
+    let certs = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let (cert, key) = openssl_self_signed(certs.path(), "pod", "IP:127.0.0.1");
+    let reg = Registry::start_tls(Some(("alice", "pw")), &cert, &key);
+    let user = User::new();
+    let ca = cert.to_str().unwrap_or_default();
+    let folder = agent_folder();
+    let dir = folder.path().to_str().unwrap_or_default();
+
+    // A loopback address without scheme: HTTPS first (it used to be plain HTTP only, which a
+    // TLS pod answers with "invalid HTTP version parsed"), and -v says so.
+    let login = user
+        .run_with(
+            &[
+                "login",
+                &reg.addr,
+                "--ca-file",
+                ca,
+                "-u",
+                "alice",
+                "--password-stdin",
+                "-v",
+            ],
+            &[],
+            Some("pw\n"),
+        )
+        .ok();
+    assert!(login.stderr.contains("using HTTPS"), "{login:?}");
+    user.run(&[
+        "push",
+        dir,
+        &format!("{}/acme/tls:1", reg.addr),
+        "--ca-file",
+        ca,
+    ])
+    .ok();
+    // By URL: the CA-flagged certificate is accepted because it is the --ca-file itself (it
+    // used to be refused with CaUsedAsEndEntity).
+    let https = format!("https://{}", reg.addr);
+    let info = user
+        .run(&[
+            "inspect",
+            "acme/tls:1",
+            "--registry",
+            &https,
+            "--ca-file",
+            ca,
+            "--json",
+        ])
+        .ok()
+        .json();
+    assert_eq!(info["reference"], "acme/tls:1", "{info}");
+
+    // Without --ca-file, or with another certificate in it: one sentence, exit 5.
+    let (other, _) = openssl_self_signed(certs.path(), "other", "IP:127.0.0.1");
+    for extra in [
+        &[][..],
+        &["--ca-file", other.to_str().unwrap_or_default()][..],
+    ] {
+        let r = user.run(&[&["inspect", "acme/tls:1", "--registry", &https][..], extra].concat());
+        assert_eq!(r.code, 5, "{r:?}");
+        assert_eq!(r.stderr.lines().count(), 1, "{r:?}");
+        assert!(
+            r.stderr.contains(&format!(
+                "the certificate of {} is a CA certificate",
+                reg.addr
+            )),
+            "{r:?}"
+        );
+    }
+    // Plain HTTP asked for explicitly: the message points at HTTPS.
+    let http = format!("http://{}", reg.addr);
+    let r = user.run(&["inspect", "acme/tls:1", "--registry", &http]);
+    assert_eq!(r.code, 5, "{r:?}");
+    assert!(r.stderr.contains("is it serving HTTPS?"), "{r:?}");
+}
+
+/// A plain-HTTP pod on loopback is still reached without flags; -v says HTTPS was tried.
+#[test]
+fn a_plain_http_loopback_pod_is_reached_after_https_fails() {
+    let reg = Registry::start(Backend::Agentry, None);
+    let user = User::new();
+    let r = user.run(&["catalog", &reg.addr, "-v"]).ok();
+    assert!(r.stderr.contains("using plain HTTP"), "{r:?}");
+    assert!(r.stderr.contains("does not speak HTTPS"), "{r:?}");
 }
 
 #[test]

@@ -1,8 +1,6 @@
 //! Test support: a real registry — Debian's `docker-registry` (distribution 2.8) — on a random
 //! loopback port with its own temp storage, stopped when dropped.
 
-#![allow(dead_code)]
-
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -13,7 +11,8 @@ pub const DOCKER_REGISTRY: &str = "/usr/bin/docker-registry";
 pub struct Registry {
     child: Child,
     pub addr: String,
-    pub dir: tempfile::TempDir,
+    /// The registry's storage, removed when the registry is dropped.
+    _dir: tempfile::TempDir,
 }
 
 impl Drop for Registry {
@@ -89,7 +88,11 @@ impl Registry {
             .spawn()
             .unwrap_or_else(|e| panic!("starting {DOCKER_REGISTRY}: {e}"));
         wait_ready(&addr, &mut child);
-        Registry { child, addr, dir }
+        Registry {
+            child,
+            addr,
+            _dir: dir,
+        }
     }
 }
 

@@ -20,7 +20,7 @@ const SIGNATURE_TYPES: &[&str] = &[
     "application/vnd.cncf.notary.signature",
     "application/vnd.dev.sigstore.bundle.v0.3+json",
     "application/vnd.dev.sigstore.bundle+json;version=0.3",
-    "application/vnd.ossa.signature.v1+json",
+    agentry_oci::media::OSSA_SIGNATURE,
 ];
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]

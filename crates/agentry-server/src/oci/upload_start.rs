@@ -1,6 +1,7 @@
 //! `POST /v2/<name>/blobs/uploads/`: start an upload session, upload monolithically
-//! (`?digest=`), or mount a blob from another repository (`?mount=&from=`, falling back to a new
-//! session when the blob cannot be mounted, including a mount without `from`).
+//! (`?digest=`), or mount a blob from another repository (`?mount=&from=`, or `?mount=` alone
+//! from a repository that links it and the client may read), falling back to a new session
+//! when the blob cannot be mounted.
 
 use agentry_store::{UploadId, UploadSession};
 use agentry_types::{Digest, RepoName};
@@ -16,20 +17,14 @@ pub(crate) async fn post(state: &AppState, repo: RepoName, req: Request) -> ApiR
     let pairs = query_pairs(req.uri());
     if let Some(mount) = query_get(&pairs, "mount") {
         let digest: Digest = mount.parse()?;
-        if let Some(from) = query_get(&pairs, "from") {
-            let from = RepoName::parse(&from)?;
-            if state.blobs.stat(&digest).await?.is_some()
-                && state
-                    .meta
-                    .mount_blob(&from, &repo, &digest)
-                    .await?
-                    .is_some()
-            {
-                tracing::info!(repo = %repo, from = %from, digest = %digest, "blob mounted");
-                return Ok(blob_created(&repo, &digest));
-            }
+        let from = query_get(&pairs, "from")
+            .map(|f| RepoName::parse(&f))
+            .transpose()?;
+        if let Some(from) = mount_from(state, &repo, &digest, from).await? {
+            tracing::info!(repo = %repo, from = %from, digest = %digest, "blob mounted");
+            return Ok(blob_created(&repo, &digest));
         }
-        // Not mountable (or anonymous mount): start a normal upload session.
+        // Not mountable: start a normal upload session.
         return start_session(state, &repo).await;
     }
     if let Some(d) = query_get(&pairs, "digest") {
@@ -45,6 +40,42 @@ pub(crate) async fn post(state: &AppState, repo: RepoName, req: Request) -> ApiR
         return Ok(blob_created(&repo, &digest));
     }
     start_session(state, &repo).await
+}
+
+/// Candidate repositories tried for a mount without `from`: the blob is normally in a few.
+const MOUNT_CANDIDATES: usize = 16;
+
+/// Mount `digest` into `repo` and say where it came from, or `None` when it cannot be
+/// mounted. With `from`, only from there. Without it (the spec's automatic content
+/// discovery), from a repository that links the blob and that the client may read: under
+/// htpasswd auth every authenticated user may read every repository, and the request got
+/// here authenticated, so any linking repository qualifies (ARCHITECTURE.md, "Blobs belong
+/// to repositories"). Each mount re-checks its source link in one store transaction, so a
+/// blob that garbage collection released meanwhile is not mounted.
+async fn mount_from(
+    state: &AppState,
+    repo: &RepoName,
+    digest: &Digest,
+    from: Option<RepoName>,
+) -> ApiResult<Option<RepoName>> {
+    if state.blobs.stat(digest).await?.is_none() {
+        return Ok(None);
+    }
+    let candidates = match from {
+        Some(from) => vec![from],
+        None => {
+            state
+                .meta
+                .blob_repositories(digest, MOUNT_CANDIDATES)
+                .await?
+        }
+    };
+    for from in candidates {
+        if state.meta.mount_blob(&from, repo, digest).await?.is_some() {
+            return Ok(Some(from));
+        }
+    }
+    Ok(None)
 }
 
 async fn start_session(state: &AppState, repo: &RepoName) -> ApiResult<Response> {

@@ -19,7 +19,7 @@ impl Pod {
     }
 
     pub async fn start_with(tweak: impl FnOnce(&mut ServeConfig)) -> Pod {
-        // reqwest is built without a default TLS provider (see STACK.md).
+        // reqwest is built without a TLS provider of its own: the process installs ring.
         let _ = rustls::crypto::ring::default_provider().install_default();
         let dir = tempfile::tempdir().expect("tempdir");
         let mut config = ServeConfig {

@@ -1,6 +1,5 @@
 //! `agentry gc`: remove blobs no manifest references.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime};
 
@@ -8,7 +7,7 @@ use agentry_server::admin::GcSummary;
 use agentry_store::gc::{GcOptions, collect};
 use agentry_store::{FsBlobStore, RedbMetadataStore};
 
-use crate::cmd::{Global, RegistryArgs, print_json};
+use crate::cmd::{DataArgs, Global, RegistryArgs, print_json};
 use crate::exit::{Code, Coded};
 use crate::remote::client_for;
 
@@ -19,6 +18,7 @@ use crate::remote::client_for;
 /// linked within `--grace` seconds are always kept: they belong to pushes in progress.
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:\n  agentry gc --registry localhost:5000 --dry-run\n  agentry gc --data ./agentry-data --grace 0")]
+#[command(mut_arg("data", |a| a.help("Collect on a stopped pod's data directory (used when --registry is not given)")))]
 pub struct Args {
     /// Report what would be removed; remove nothing.
     #[arg(long)]
@@ -28,9 +28,8 @@ pub struct Args {
     #[arg(long, default_value_t = 3600, value_name = "SECS")]
     pub grace: u64,
 
-    /// Collect on a stopped pod's data directory (used when --registry is not given).
-    #[arg(long, env = "AGENTRY_DATA", default_value = "./agentry-data")]
-    pub data: PathBuf,
+    #[command(flatten)]
+    pub data: DataArgs,
 
     #[command(flatten)]
     pub registry: RegistryArgs,
@@ -90,7 +89,8 @@ async fn remote(registry: &str, args: &Args) -> anyhow::Result<GcSummary> {
 }
 
 async fn local(args: &Args) -> anyhow::Result<GcSummary> {
-    let meta_path = args.data.join("meta.redb");
+    let data = args.data.dir();
+    let meta_path = data.meta_db();
     if !meta_path.exists() {
         return Err(Coded::new(
             Code::NotFound,
@@ -107,7 +107,7 @@ async fn local(args: &Args) -> anyhow::Result<GcSummary> {
             ),
         )
     })?;
-    let blobs = FsBlobStore::open(&args.data)?;
+    let blobs = FsBlobStore::open(data.root())?;
     let opts = GcOptions {
         dry_run: args.dry_run,
         grace: Duration::from_secs(args.grace),

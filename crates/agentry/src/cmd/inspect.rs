@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use agentry_client::Descriptor;
-use agentry_client::oci::Parsed;
+use agentry_oci::document::Parsed;
 use serde::Serialize;
 
 use crate::cmd::{Global, RegistryArgs, print_json};
@@ -101,7 +101,7 @@ pub async fn run(args: Args, global: &Global) -> anyhow::Result<ExitCode> {
             for l in &m.layers {
                 out.push_str(&format!("  {}\n", descriptor_line(l)));
                 let mut rest = l.annotations.clone();
-                rest.remove(agentry_client::oci::media::ANNOTATION_TITLE);
+                rest.remove(agentry_oci::media::ANNOTATION_TITLE);
                 annotations(&mut out, "      ", &rest);
             }
         }

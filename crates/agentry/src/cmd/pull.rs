@@ -4,7 +4,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use agentry_client::artifact::{self, CODE_BUNDLE, CONTEXT_DIR, CONTEXT_TARBALL};
-use agentry_client::oci::{self, ImageManifest, Parsed};
+use agentry_oci::document::Parsed;
+use agentry_oci::{ImageManifest, media};
 use agentry_client::{Client, Descriptor};
 use agentry_types::{ManifestRef, RepoName};
 use futures::{StreamExt as _, TryStreamExt as _};
@@ -189,7 +190,7 @@ pub async fn run(args: Args, global: &Global) -> anyhow::Result<ExitCode> {
     let mut extracted = Vec::new();
     if args.extract {
         for (title, d) in &files {
-            let gz = d.media_type == oci::media::GZIP || d.media_type.ends_with("tar+gzip");
+            let gz = d.media_type == media::GZIP || d.media_type.ends_with("tar+gzip");
             let into = match title.as_str() {
                 CODE_BUNDLE if gz => out.clone(),
                 CONTEXT_TARBALL if gz => out.join(CONTEXT_DIR),

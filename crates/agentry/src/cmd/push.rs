@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use agentry_client::artifact::{self, Layer};
-use agentry_client::oci::media;
+use agentry_oci::media;
 use agentry_client::{BlobOutcome, BlobSource, NoProgress};
 use agentry_types::ManifestRef;
 use bytes::Bytes;
@@ -141,7 +141,7 @@ pub async fn run(args: Args, global: &Global) -> anyhow::Result<ExitCode> {
 
     let mut blobs = vec![BlobReport {
         title: None,
-        media_type: media::AGENT_CONFIG.to_owned(),
+        media_type: media::OSSA_AGENT_CONFIG.to_owned(),
         digest: packed.config_digest.to_string(),
         size: packed.config.len() as u64,
         outcome: config_outcome,
@@ -161,7 +161,7 @@ pub async fn run(args: Args, global: &Global) -> anyhow::Result<ExitCode> {
         reference: shown,
         digest: pushed.digest.to_string(),
         media_type: media::OCI_MANIFEST,
-        artifact_type: media::AGENT_ARTIFACT,
+        artifact_type: media::OSSA_AGENT_ARTIFACT,
         size,
         blobs,
     };

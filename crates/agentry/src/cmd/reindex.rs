@@ -2,13 +2,12 @@
 //! its store, re-embedding them with the local model when it is installed. Run it with the pod
 //! stopped (the metadata database admits one process).
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Instant;
 
 use agentry_embed::{
-    Embedder, MiniLmEmbedder, MiniLmOptions, Precision, PrecisionChoice, default_model_dir,
+    Embedder, MiniLmEmbedder, MiniLmOptions, Precision, default_model_dir,
 };
 use agentry_search::{IndexOptions, IndexedAgent, SearchIndex};
 use agentry_store::{MetadataStore, RedbMetadataStore};
@@ -20,10 +19,11 @@ use super::{Global, print_json};
 
 /// Rebuild the discovery index from the stored records.
 #[derive(Debug, clap::Args)]
+#[command(mut_arg("data", |a| a.help("Data directory of the pod (the index is <data>/search)")))]
+#[command(mut_arg("embed_precision", |a| a.help("Arithmetic of the embedding model: auto (keep the precision of the index's vectors, int8 for a new index), f32 or int8. A pod served with a fixed `--embed-precision` needs the same value here, or its vectors will be stale")))]
 pub struct Args {
-    /// Data directory of the pod (the index is <data>/search).
-    #[arg(long, env = "AGENTRY_DATA", default_value = "./agentry-data")]
-    pub data: PathBuf,
+    #[command(flatten)]
+    pub data: super::DataArgs,
 
     /// Records per index commit (and per embedding run).
     #[arg(long, default_value_t = 256)]
@@ -33,11 +33,8 @@ pub struct Args {
     #[arg(long)]
     pub no_embeddings: bool,
 
-    /// Arithmetic of the embedding model: auto (keep the precision of the index's vectors,
-    /// int8 for a new index), f32 or int8. A pod served with a fixed `--embed-precision` needs
-    /// the same value here, or its vectors will be stale.
-    #[arg(long, env = "AGENTRY_EMBED_PRECISION", default_value = "auto", value_name = "auto|f32|int8")]
-    pub embed_precision: PrecisionChoice,
+    #[command(flatten)]
+    pub embed_precision: super::EmbedPrecisionArgs,
 }
 
 pub async fn run(args: Args, global: &Global) -> anyhow::Result<ExitCode> {

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use agentry_server::{Server, ServeConfig, shutdown_signal};
 
-use super::Global;
+use super::{DataArgs, EmbedPrecisionArgs, Global};
 
 /// Run a registry pod: OCI Distribution v1.1 on /v2/, discovery on /api/v1/, /health, /ready.
 ///
@@ -16,14 +16,15 @@ use super::Global;
 /// No external service is needed. Stop with Ctrl-C or SIGTERM: in-flight requests finish first.
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:\n  agentry serve\n  agentry serve --listen 0.0.0.0:5000 --data /var/lib/agentry\n  agentry serve --tls-cert cert.pem --tls-key key.pem --auth htpasswd /etc/agentry/htpasswd\n\nEvery flag can also be set in the [serve] table of the config file.")]
+#[command(mut_arg("data", |a| a.help("Data directory (created if missing)")))]
+#[command(mut_arg("embed_precision", |a| a.help("Arithmetic of the embedding model. auto: keep the precision the index's vectors were built with, int8 for a new index. int8: 8-bit dense layers, 1.4x (AVX2) to 2.4x (AVX-512 VNNI) the throughput of f32, vectors within cosine ~0.99 of it. f32: the model's own numbers. A fixed value other than the index's marks its vectors stale until `agentry reindex --embed-precision` with the same value")))]
 pub struct Args {
     /// Address to listen on.
     #[arg(long, env = "AGENTRY_LISTEN", default_value = "127.0.0.1:5000")]
     pub listen: SocketAddr,
 
-    /// Data directory (created if missing).
-    #[arg(long, env = "AGENTRY_DATA", default_value = "./agentry-data")]
-    pub data: PathBuf,
+    #[command(flatten)]
+    pub data: DataArgs,
 
     /// PEM certificate chain: serve HTTPS (requires --tls-key).
     #[arg(long, env = "AGENTRY_TLS_CERT", requires = "tls_key", value_name = "FILE")]
@@ -50,13 +51,8 @@ pub struct Args {
     #[arg(long, env = "AGENTRY_META_CACHE_MB", default_value_t = 64, value_name = "MIB")]
     pub meta_cache_mb: u64,
 
-    /// Arithmetic of the embedding model. auto: keep the precision the index's vectors were
-    /// built with, int8 for a new index. int8: 8-bit dense layers, 1.4x (AVX2) to 2.4x
-    /// (AVX-512 VNNI) the throughput of f32, vectors within cosine ~0.99 of it. f32: the
-    /// model's own numbers. A fixed value other than the index's marks its vectors stale until
-    /// `agentry reindex --embed-precision` with the same value.
-    #[arg(long, env = "AGENTRY_EMBED_PRECISION", default_value = "auto", value_name = "auto|f32|int8")]
-    pub embed_precision: agentry_embed::PrecisionChoice,
+    #[command(flatten)]
+    pub embed_precision: EmbedPrecisionArgs,
 
     /// Seconds after which an unfinished upload session is removed.
     #[arg(long, env = "AGENTRY_UPLOAD_TTL", default_value_t = 24 * 3600, value_name = "SECS")]
@@ -79,14 +75,14 @@ impl Args {
         };
         Ok(ServeConfig {
             listen: self.listen,
-            data: self.data.clone(),
+            data: self.data.data.clone(),
             tls_cert: self.tls_cert.clone(),
             tls_key: self.tls_key.clone(),
             htpasswd,
             max_manifest_bytes: self.max_manifest_bytes,
             max_blob_bytes: self.max_blob_bytes,
             meta_cache_mb: self.meta_cache_mb,
-            embed_precision: self.embed_precision,
+            embed_precision: self.embed_precision.embed_precision,
             upload_ttl: Duration::from_secs(self.upload_ttl),
             shutdown_grace: Duration::from_secs(self.shutdown_grace),
             ..ServeConfig::default()
@@ -100,7 +96,8 @@ pub async fn run(args: Args, _global: &Global) -> anyhow::Result<ExitCode> {
         Err(e) => return crate::exit::fail(crate::exit::Code::Usage, format!("{e:#}")),
     };
     if config.tls() {
-        // One crypto provider for the whole process (see STACK.md on TLS providers).
+        // One crypto provider for the whole process: ring, the only one compiled in (reqwest
+        // is built without its own), so rustls needs to be told to use it.
         let _ = rustls::crypto::ring::default_provider().install_default();
     }
     let server = Server::open(config).await?;

@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use agentry_client::oci::Parsed;
+use agentry_oci::document::Parsed;
 use agentry_client::{BlobOutcome, Client, NoProgress, PulledManifest};
 use agentry_types::{ManifestRef, Reference, RepoName, Tag};
 use serde::Serialize;

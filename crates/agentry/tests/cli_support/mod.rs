@@ -2,8 +2,6 @@
 //! binary, or Debian's `docker-registry` (distribution 2.8) — on a random loopback port with
 //! temp storage, and a way to run `agentry` with an isolated HOME.
 
-#![allow(dead_code)]
-
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -20,9 +18,9 @@ pub enum Backend {
 
 pub struct Registry {
     child: Child,
-    pub backend: Backend,
     pub addr: String,
-    pub dir: tempfile::TempDir,
+    /// The registry's storage (and HOME), removed when the registry is dropped.
+    _dir: tempfile::TempDir,
 }
 
 impl Drop for Registry {
@@ -39,10 +37,11 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-/// True when something at `addr` answers an HTTP request. A bare TCP connect is not enough:
-/// the port came from [`free_port`], so until the server binds it the kernel may hand it to
-/// the probe itself as its source port, and a loopback socket connected to its own port
-/// "succeeds" (TCP simultaneous open) with nobody listening.
+/// True when something at `addr` answers an HTTP request: with HTTP, or (a TLS pod) with a
+/// TLS alert record (content type 0x15, version 3.x). A bare TCP connect is not enough: the
+/// port came from [`free_port`], so until the server binds it the kernel may hand it to the
+/// probe itself as its source port, and a loopback socket connected to its own port
+/// "succeeds" (TCP simultaneous open) with nobody listening; it reads back its own request.
 fn answers_http(addr: &str) -> bool {
     use std::io::{Read, Write};
     let Ok(mut s) = std::net::TcpStream::connect(addr) else {
@@ -53,7 +52,35 @@ fn answers_http(addr: &str) -> bool {
     s.write_all(b"GET /v2/ HTTP/1.0\r\nHost: localhost\r\n\r\n")
         .is_ok()
         && s.read_exact(&mut head).is_ok()
-        && &head == b"HTTP/"
+        && (&head == b"HTTP/" || head[..2] == [0x15, 0x03])
+}
+
+/// A self-signed certificate made the usual way, `openssl req -x509 -newkey rsa:2048 -nodes`,
+/// which marks itself a CA (`basicConstraints CA:TRUE`), for the subjectAltName `san`
+/// (`IP:127.0.0.1`). Returns the certificate and key files `<dir>/<stem>.{crt,key}`.
+pub fn openssl_self_signed(dir: &Path, stem: &str, san: &str) -> (PathBuf, PathBuf) {
+    let (cert, key) = (
+        dir.join(format!("{stem}.crt")),
+        dir.join(format!("{stem}.key")),
+    );
+    let out = Command::new("openssl")
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+        ])
+        .args(["-subj", &format!("/CN={stem}"), "-addext"])
+        .arg(format!("subjectAltName={san}"))
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .unwrap_or_else(|e| panic!("openssl (scripts/install-test-deps installs it): {e}"));
+    assert!(
+        out.status.success(),
+        "openssl: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (cert, key)
 }
 
 fn wait_ready(addr: &str, child: &mut Child) {
@@ -76,6 +103,19 @@ fn wait_ready(addr: &str, child: &mut Child) {
 impl Registry {
     /// Start `backend`; with `user` = Some((name, password)) it requires Basic auth.
     pub fn start(backend: Backend, user: Option<(&str, &str)>) -> Registry {
+        Registry::start_with(backend, user, None)
+    }
+
+    /// `agentry serve --tls-cert cert --tls-key key`, with Basic auth for `user` if given.
+    pub fn start_tls(user: Option<(&str, &str)>, cert: &Path, key: &Path) -> Registry {
+        Registry::start_with(Backend::Agentry, user, Some((cert, key)))
+    }
+
+    fn start_with(
+        backend: Backend,
+        user: Option<(&str, &str)>,
+        tls: Option<(&Path, &Path)>,
+    ) -> Registry {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
         let addr = format!("127.0.0.1:{}", free_port());
         let htpasswd = user.map(|(u, p)| {
@@ -94,6 +134,9 @@ impl Registry {
                     .arg(dir.path().join("data"));
                 if let Some(f) = &htpasswd {
                     c.arg("--auth").arg("htpasswd").arg(f);
+                }
+                if let Some((cert, key)) = tls {
+                    c.arg("--tls-cert").arg(cert).arg("--tls-key").arg(key);
                 }
                 c.env("HOME", dir.path()).env_remove("AGENTRY_CONFIG");
                 c
@@ -131,9 +174,8 @@ impl Registry {
         wait_ready(&addr, &mut child);
         Registry {
             child,
-            backend,
             addr,
-            dir,
+            _dir: dir,
         }
     }
 }

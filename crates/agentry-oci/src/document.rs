@@ -1,4 +1,6 @@
-//! OCI manifest and index documents and media types, as a client reads and writes them.
+//! OCI manifest and index documents as serde types: for reading pulled documents and for
+//! building new ones. (Validating a *pushed* manifest, with every problem named by its JSON
+//! pointer, is [`crate::manifest::parse`]; it yields the same [`Descriptor`].)
 //!
 //! Deserialisation validates every digest (through [`Digest`]'s parser) and ignores unknown
 //! fields, so documents from newer registries still read. The bytes a manifest was pushed or
@@ -10,31 +12,8 @@ use std::collections::BTreeMap;
 use agentry_types::Digest;
 use serde::{Deserialize, Serialize};
 
-/// Media types the client knows by name.
-pub mod media {
-    pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
-    pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
-    pub const OCI_EMPTY: &str = "application/vnd.oci.empty.v1+json";
-    pub const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
-    pub const DOCKER_MANIFEST_LIST: &str =
-        "application/vnd.docker.distribution.manifest.list.v2+json";
-    /// Every manifest type, for the `Accept` header of a manifest request.
-    pub const MANIFEST_ACCEPT: &str = "application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.v2+json, application/vnd.docker.distribution.manifest.list.v2+json";
-
-    /// The agent artifact type (whitepaper §5.1).
-    pub const AGENT_ARTIFACT: &str = agentry_types::AGENT_ARTIFACT_TYPE;
-    /// Config blob of an agent artifact (whitepaper Figure 8).
-    pub const AGENT_CONFIG: &str = "application/vnd.ossa.agent.config.v1+json";
-    /// The OSSA manifest layer.
-    pub const OSSA_MANIFEST_YAML: &str = "application/vnd.ossa.manifest.v1+yaml";
-    /// The skill schemas layer.
-    pub const OSSA_CAPABILITIES: &str = "application/vnd.ossa.capabilities.v1+json";
-    /// Code bundle and context layers (the whitepaper's `oras push` example uses this type).
-    pub const GZIP: &str = "application/gzip";
-
-    pub const ANNOTATION_TITLE: &str = "org.opencontainers.image.title";
-    pub const ANNOTATION_CREATED: &str = "org.opencontainers.image.created";
-}
+use crate::manifest::ManifestKind;
+use crate::media::{self, essence};
 
 /// A content descriptor.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -45,6 +24,7 @@ pub struct Descriptor {
     pub size: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub artifact_type: Option<String>,
+    /// Foreign / non-distributable content lives at these URLs, not in the registry.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub urls: Vec<String>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -154,25 +134,15 @@ pub fn parse(media_type: &str, bytes: &[u8]) -> Result<Parsed, String> {
     } else {
         mt
     };
-    match mt.as_str() {
-        media::OCI_INDEX | media::DOCKER_MANIFEST_LIST => serde_json::from_slice(bytes)
+    match ManifestKind::from_media_type(&mt) {
+        Some(kind) if kind.is_index() => serde_json::from_slice(bytes)
             .map(Parsed::Index)
             .map_err(|e| e.to_string()),
-        media::OCI_MANIFEST | media::DOCKER_MANIFEST => serde_json::from_slice(bytes)
+        Some(_) => serde_json::from_slice(bytes)
             .map(Parsed::Manifest)
             .map_err(|e| e.to_string()),
-        other => Err(format!("unsupported manifest media type {other:?}")),
+        None => Err(format!("unsupported manifest media type {mt:?}")),
     }
-}
-
-/// The media type without parameters, lower-cased.
-pub fn essence(content_type: &str) -> String {
-    content_type
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase()
 }
 
 #[cfg(test)]
