@@ -1,21 +1,11 @@
 //! The a2a reader on any JSON or YAML value, at every version, bypassing detection: it must
 //! never panic, and whatever it reads must write back and read again.
 #![no_main]
-use agentry_formats::formats::a2a;
-use agentry_formats::input::{Limits, parse};
 use libfuzzer_sys::fuzz_target;
+
+#[path = "shared/reader.rs"]
+mod reader;
 
 const VERSIONS: &[&str] = &["0.2.4", "0.2.6", "0.3.0", "1.0.0", "1.0.1"];
 
-fuzz_target!(|data: &[u8]| {
-    let Some((&selector, rest)) = data.split_first() else { return };
-    let Ok((value, _)) = parse(rest, &Limits::default()) else { return };
-    let version = VERSIONS[selector as usize % VERSIONS.len()];
-    let mut problems = Vec::new();
-    let rec = a2a::read(value, version, "", &mut problems);
-    let mut warnings = Vec::new();
-    if let Ok(doc) = a2a::write(&rec, version, &mut warnings) {
-        let mut again = Vec::new();
-        let _ = a2a::read(doc, version, "", &mut again);
-    }
-});
+fuzz_target!(|data: &[u8]| reader::run(&agentry_formats::formats::a2a::A2a, VERSIONS, data));

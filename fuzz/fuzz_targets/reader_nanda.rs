@@ -1,21 +1,11 @@
 //! The nanda reader on any JSON or YAML value, at every version, bypassing detection: it must
 //! never panic, and whatever it reads must write back and read again.
 #![no_main]
-use agentry_formats::formats::nanda;
-use agentry_formats::input::{Limits, parse};
 use libfuzzer_sys::fuzz_target;
+
+#[path = "shared/reader.rs"]
+mod reader;
 
 const VERSIONS: &[&str] = &["agentfacts-v1"];
 
-fuzz_target!(|data: &[u8]| {
-    let Some((&selector, rest)) = data.split_first() else { return };
-    let Ok((value, _)) = parse(rest, &Limits::default()) else { return };
-    let version = VERSIONS[selector as usize % VERSIONS.len()];
-    let mut problems = Vec::new();
-    let rec = nanda::read(value, version, "", &mut problems);
-    let mut warnings = Vec::new();
-    if let Ok(doc) = nanda::write(&rec, version, &mut warnings) {
-        let mut again = Vec::new();
-        let _ = nanda::read(doc, version, "", &mut again);
-    }
-});
+fuzz_target!(|data: &[u8]| reader::run(&agentry_formats::formats::nanda::Nanda, VERSIONS, data));

@@ -1,21 +1,11 @@
 //! The oasf reader on any JSON or YAML value, at every version, bypassing detection: it must
 //! never panic, and whatever it reads must write back and read again.
 #![no_main]
-use agentry_formats::formats::oasf;
-use agentry_formats::input::{Limits, parse};
 use libfuzzer_sys::fuzz_target;
+
+#[path = "shared/reader.rs"]
+mod reader;
 
 const VERSIONS: &[&str] = &["0.3.1", "0.7.0", "0.8.0", "1.0.0", "1.1.0"];
 
-fuzz_target!(|data: &[u8]| {
-    let Some((&selector, rest)) = data.split_first() else { return };
-    let Ok((value, _)) = parse(rest, &Limits::default()) else { return };
-    let version = VERSIONS[selector as usize % VERSIONS.len()];
-    let mut problems = Vec::new();
-    let rec = oasf::read(value, version, "", &mut problems);
-    let mut warnings = Vec::new();
-    if let Ok(doc) = oasf::write(&rec, version, &mut warnings) {
-        let mut again = Vec::new();
-        let _ = oasf::read(doc, version, "", &mut again);
-    }
-});
+fuzz_target!(|data: &[u8]| reader::run(&agentry_formats::formats::oasf::Oasf, VERSIONS, data));

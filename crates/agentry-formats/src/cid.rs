@@ -16,6 +16,7 @@
 
 use std::fmt::Write as _;
 
+use agentry_types::{Digest, DigestAlgorithm};
 use cid::Cid;
 use multihash::Multihash;
 use serde_json::Value;
@@ -46,6 +47,39 @@ pub fn cid_of_bytes(bytes: &[u8]) -> String {
         Ok(mh) => Cid::new_v1(DIR_CODEC, mh).to_string(),
         Err(_) => String::new(),
     }
+}
+
+/// The Directory CID naming the blob whose OCI digest is `digest` (the Directory's
+/// `ConvertDigestToCID`): `None` unless the digest is sha256, the only hash its CIDs carry.
+pub fn cid_of_digest(digest: &Digest) -> Option<String> {
+    if digest.algorithm() != DigestAlgorithm::Sha256 {
+        return None;
+    }
+    let hex = digest.hex().as_bytes();
+    let bytes: Vec<u8> = hex
+        .chunks(2)
+        .map(|pair| {
+            let s = std::str::from_utf8(pair).ok()?;
+            u8::from_str_radix(s, 16).ok()
+        })
+        .collect::<Option<_>>()?;
+    let mh = Multihash::<64>::wrap(SHA2_256, &bytes).ok()?;
+    Some(Cid::new_v1(DIR_CODEC, mh).to_string())
+}
+
+/// The OCI digest a Directory CID names (the Directory's `ConvertCIDToDigest`): `None` for a
+/// string that is not a CID, or a CID of another codec or hash.
+pub fn digest_of_cid(cid: &str) -> Option<Digest> {
+    let c = Cid::try_from(cid).ok()?;
+    let mh = c.hash();
+    if c.codec() != DIR_CODEC || mh.code() != SHA2_256 || mh.digest().len() != 32 {
+        return None;
+    }
+    let mut hex = String::with_capacity(64);
+    for b in mh.digest() {
+        let _ = write!(hex, "{b:02x}");
+    }
+    format!("sha256:{hex}").parse().ok()
 }
 
 fn write_value(out: &mut String, v: &Value) {

@@ -132,6 +132,17 @@ pub fn media_type_for(format: Format) -> &'static str {
         .unwrap_or("application/json")
 }
 
+/// The registered spelling of `media_type` among `format`'s types, if it is one of them (case
+/// and parameters ignored).
+pub fn registered_media_type(format: Format, media_type: &str) -> Option<&'static str> {
+    let mt = strip_params(media_type);
+    MEDIA_TYPES
+        .iter()
+        .filter(|(f, _)| *f == format)
+        .flat_map(|(_, list)| list.iter().copied())
+        .find(|m| m.eq_ignore_ascii_case(mt))
+}
+
 /// The format a registered media type names (parameters such as `; charset=utf-8` ignored).
 pub fn format_for_media_type(media_type: &str) -> Option<Format> {
     let mt = strip_params(media_type);

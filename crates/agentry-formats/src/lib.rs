@@ -20,6 +20,7 @@
 //! validated record with registry identity), [`is_record_media_type`] and [`media_type_for`].
 
 pub mod cid;
+pub mod codec;
 pub mod detect;
 pub mod format;
 pub mod formats;
@@ -29,38 +30,27 @@ pub mod report;
 pub mod schemas;
 pub mod taxonomy;
 
-use agentry_types::record::{AgentRecord, ProtocolEndpoint, Provenance, Skill, TaxonomyRef};
+use agentry_types::record::{
+    AgentRecord, ProtocolEndpoint, Provenance, RecordWarning, Skill, TaxonomyRef,
+};
 use agentry_types::{ContextBudget, Digest};
+
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+pub use codec::{CODECS, Codec, codec};
 pub use format::{
     CAPABILITIES_MEDIA_TYPE, Format, FormatVersion, Target, format_for_media_type,
     is_capabilities_media_type, is_record_media_type, media_type_for,
 };
 pub use input::{InputError, Limits, Syntax};
 pub use report::{Problem, ProblemSource, Severity, ValidationReport};
-
-use formats::{a2a, mcp, nanda, oasf, ossa, simple};
-
-/// How strictly schema violations are treated.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Strictness {
-    /// Every violation of the format's schema is an error (the default, used on push).
-    #[default]
-    Strict,
-    /// Schema violations are warnings; only documents that cannot be read at all, or whose
-    /// identity is missing, are refused. For importing real-world data that drifted from its
-    /// schema (the MCP seed file, oasf-sdk's own outputs).
-    Lenient,
-}
+pub use schemas::{Declared, SchemaId};
 
 /// Options for reading.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ReadOptions {
     pub limits: Limits,
-    pub strictness: Strictness,
 }
 
 /// One record read from a document, with everything found while reading it.
@@ -78,6 +68,15 @@ pub fn read_document(
     bytes: &[u8],
     opts: &ReadOptions,
 ) -> Result<Vec<ReadRecord>, ValidationReport> {
+    read_records(bytes, opts, None)
+}
+
+/// [`read_document`], reading a record no codec recognises as `announced`.
+fn read_records(
+    bytes: &[u8],
+    opts: &ReadOptions,
+    announced: Option<Format>,
+) -> Result<Vec<ReadRecord>, ValidationReport> {
     let (docs, _syntax) = input::parse_stream(bytes, &opts.limits).map_err(parse_report)?;
     // The document is valid UTF-8 once parsed.
     let text = std::str::from_utf8(bytes).unwrap_or_default();
@@ -89,14 +88,14 @@ pub fn read_document(
             Value::Array(items) if !multi_yaml => {
                 for (j, item) in items.into_iter().enumerate() {
                     let original = serde_json::to_string(&item).unwrap_or_default();
-                    out.push(read_value(item, &format!("/{j}"), original, opts));
+                    out.push(read_value(item, &format!("/{j}"), original, announced));
                 }
             }
             doc if multi_yaml => {
                 let original = serde_json::to_string(&doc).unwrap_or_default();
-                out.push(read_value(doc, &format!("/{i}"), original, opts));
+                out.push(read_value(doc, &format!("/{i}"), original, announced));
             }
-            doc => out.push(read_value(doc, "", text.to_owned(), opts)),
+            doc => out.push(read_value(doc, "", text.to_owned(), announced)),
         }
     }
     Ok(out)
@@ -104,7 +103,15 @@ pub fn read_document(
 
 /// Reads a document that must hold exactly one valid record.
 pub fn read_one(bytes: &[u8], opts: &ReadOptions) -> Result<ReadRecord, ValidationReport> {
-    let mut recs = read_document(bytes, opts)?;
+    read_one_as(bytes, opts, None)
+}
+
+fn read_one_as(
+    bytes: &[u8],
+    opts: &ReadOptions,
+    announced: Option<Format>,
+) -> Result<ReadRecord, ValidationReport> {
+    let mut recs = read_records(bytes, opts, announced)?;
     if recs.len() != 1 {
         return Err(ValidationReport::single(
             ProblemSource::Detect,
@@ -131,38 +138,12 @@ fn parse_report(e: InputError) -> ValidationReport {
     ValidationReport::single(ProblemSource::Parse, e.pointer().to_owned(), e.to_string())
 }
 
-/// The schema check for one record, by format.
-fn schema_problems(fv: &FormatVersion, doc: &Value, ptr: &str) -> Result<Vec<Problem>, String> {
-    Ok(match fv.format {
-        Format::Ossa => schemas::check(ossa::schema_for(&fv.version, doc)?, doc, ptr),
-        Format::A2a => {
-            let id = a2a::schema_for(&fv.version)?;
-            // The whitepaper's x-ossa is the one top-level key tolerated in cards whose schema
-            // forbids unknown keys (1.0).
-            match doc {
-                Value::Object(m) if m.contains_key("x-ossa") => {
-                    let mut stripped = m.clone();
-                    stripped.remove("x-ossa");
-                    schemas::check(id, &Value::Object(stripped), ptr)
-                }
-                _ => schemas::check(id, doc, ptr),
-            }
-        }
-        Format::Oasf => match oasf::schema_for(&fv.version)? {
-            Some(id) => {
-                let mut p = schemas::check(id, doc, ptr);
-                p.extend(oasf::class_problems(id, doc, ptr));
-                p
-            }
-            None => oasf::check_unschema(doc, &fv.version, ptr),
-        },
-        Format::Mcp => schemas::check(mcp::schema_for(&fv.version)?, doc, ptr),
-        Format::Nanda => schemas::check(nanda::schema_for(&fv.version)?, doc, ptr),
-        Format::Simple => schemas::check(simple::schema_for(&fv.version)?, doc, ptr),
-    })
-}
-
-fn read_value(mut doc: Value, base: &str, original: String, opts: &ReadOptions) -> ReadRecord {
+fn read_value(
+    mut doc: Value,
+    base: &str,
+    original: String,
+    announced: Option<Format>,
+) -> ReadRecord {
     let failed = |report: ValidationReport| ReadRecord {
         record: AgentRecord::default(),
         report: ValidationReport {
@@ -170,7 +151,7 @@ fn read_value(mut doc: Value, base: &str, original: String, opts: &ReadOptions) 
             ..report
         },
     };
-    let detected = match detect::detect(&doc) {
+    let detected = match detect::detect_as(&doc, announced) {
         Ok(d) => d,
         Err(reason) => {
             return failed(ValidationReport::single(
@@ -181,15 +162,39 @@ fn read_value(mut doc: Value, base: &str, original: String, opts: &ReadOptions) 
         }
     };
     let fv = detected.format.clone();
+    let Some(codec) = codec(fv.format) else {
+        return failed(ValidationReport::single(
+            ProblemSource::Detect,
+            base,
+            format!("no codec reads {}", fv.format.as_str()),
+        ));
+    };
     let ptr = format!("{base}{}", detected.inner_pointer);
+    let mut problems = Vec::new();
     if !detected.inner_pointer.is_empty() {
+        let inner = detected.inner_pointer.trim_start_matches('/');
+        if let Value::Object(m) = &doc {
+            for k in m.keys().filter(|k| *k != inner) {
+                problems.push(Problem::warning(
+                    ProblemSource::Detect,
+                    format!("{base}/{}", obj::esc(k)),
+                    format!(
+                        "{k} wraps the record rather than describing the agent; it is kept in the \
+                         original document only"
+                    ),
+                ));
+            }
+        }
         doc = doc
             .pointer_mut(detected.inner_pointer)
             .map(Value::take)
             .unwrap_or(Value::Null);
     }
-    let mut problems = match schema_problems(&fv, &doc, &ptr) {
-        Ok(p) => p,
+    match codec.check(&fv.version, &doc, &ptr) {
+        Ok(mut p) => {
+            schemas::refuse_at_name(&mut p, &ptr, codec.name_pointers(&fv.version));
+            problems.extend(p);
+        }
         Err(reason) => {
             return failed(ValidationReport::from_problems(
                 Some(fv),
@@ -197,50 +202,131 @@ fn read_value(mut doc: Value, base: &str, original: String, opts: &ReadOptions) 
                 None,
             ));
         }
-    };
-    let cid = (fv.format == Format::Oasf).then(|| cid::record_cid(&doc));
+    }
+    let schema = codec.schema_for(&fv.version, &doc).ok().flatten();
+    let cid = codec.content_id(&doc);
     // Readers work relative to the record (extension keys must not depend on where the record
     // sat in its document); their problem pointers are made absolute afterwards.
     let mut read_problems = Vec::new();
-    let rp = &mut read_problems;
-    let mut record = match fv.format {
-        Format::Ossa => ossa::read(doc, &fv.version, "", rp),
-        Format::A2a => a2a::read(doc, &fv.version, "", rp),
-        Format::Oasf => oasf::read(doc, &fv.version, "", rp),
-        Format::Mcp => mcp::read(doc, &fv.version, "", rp),
-        Format::Nanda => nanda::read(doc, &fv.version, "", rp),
-        Format::Simple => simple::read(doc, &fv.version, "", rp),
-    };
+    let mut record = codec.read(doc, &fv.version, &mut read_problems);
     for mut p in read_problems {
         p.pointer = format!("{ptr}{}", p.pointer);
         problems.push(p);
     }
     record.record_version = agentry_types::record::RECORD_VERSION;
     record.identity.oasf_cid = cid;
-    record.provenance = Provenance {
-        source_format: fv.format,
-        source_version: Some(fv.version.clone()),
-        original: Some(original),
-        ..Provenance::default()
-    };
-    if record.identity.name.is_empty() {
-        problems.push(Problem::error(
-            ProblemSource::Semantic,
-            ptr.clone(),
-            "the document names no agent (its name field is missing or not a string)",
-        ));
+    let p = &mut record.provenance;
+    p.source_format = fv.format;
+    p.source_version = Some(fv.version.clone());
+    p.original = Some(original);
+    if let Some(id) = schema {
+        undeclared_extensions(&record, codec, &fv, id, &ptr, &mut problems);
     }
-    let budget = context_problems(&mut record, &fv, &ptr, &mut problems);
-    if opts.strictness == Strictness::Lenient {
-        for p in &mut problems {
-            if p.source == ProblemSource::Schema {
-                p.severity = Severity::Warning;
-            }
-        }
-    }
+    identity_problems(&record, &ptr, &mut problems);
+    let at = format!("{ptr}{}", codec.context_pointer(&record).unwrap_or(""));
+    let budget = context_problems(&mut record, &at, &mut problems);
     let mut report = ValidationReport::from_problems(Some(fv), problems, budget);
     report.record_pointer = base.to_owned();
+    record.provenance.warnings = record_warnings(&report.warnings);
     ReadRecord { record, report }
+}
+
+/// The warnings stored with a record: everything accepted that the format or agentry's rules
+/// do not list. Formula 2's advice is not among them (the record carries its budget).
+fn record_warnings(warnings: &[Problem]) -> Vec<RecordWarning> {
+    warnings
+        .iter()
+        .filter(|w| w.source != ProblemSource::Context)
+        .map(|w| RecordWarning {
+            pointer: w.pointer.clone(),
+            reason: w.reason.clone(),
+        })
+        .collect()
+}
+
+/// A warning for each field the reader kept in `extensions` that the detected version's
+/// schema does not declare: nothing is parked in silence. Fields the schema forbids are already
+/// reported by the schema check.
+fn undeclared_extensions(
+    record: &AgentRecord,
+    codec: &dyn Codec,
+    fv: &FormatVersion,
+    schema: schemas::SchemaId,
+    ptr: &str,
+    problems: &mut Vec<Problem>,
+) {
+    let own = format!("{}:", codec.format().as_str());
+    for key in record.extensions.keys() {
+        let Some(at) = key.strip_prefix(&own) else {
+            continue;
+        };
+        if schemas::declared(schema, at) == schemas::Declared::Undeclared {
+            problems.push(Problem::warning(
+                ProblemSource::Schema,
+                format!("{ptr}{at}"),
+                format!(
+                    "{} {} does not define this field; it is kept in the record's extensions",
+                    codec.title(),
+                    fv.version
+                ),
+            ));
+        }
+    }
+}
+
+/// Longest qualified name a record may have: an OCI repository name's limit.
+const MAX_NAME_BYTES: usize = 255;
+/// Longest version: an OCI tag's limit (a version becomes a tag and a discovery path segment).
+const MAX_VERSION_BYTES: usize = 128;
+
+/// The identity every record needs, whatever its format says: a name, a version usable as a
+/// path segment, and no character that would make either lie on a screen.
+fn identity_problems(record: &AgentRecord, ptr: &str, problems: &mut Vec<Problem>) {
+    let mut refuse = |reason: String| {
+        problems.push(Problem::error(ProblemSource::Semantic, ptr, reason));
+    };
+    let id = &record.identity;
+    if id.name.is_empty() {
+        refuse(
+            "the document names no agent (its name field is missing, empty or not a string)".into(),
+        );
+    }
+    let qualified = record.qualified_name();
+    if qualified.len() > MAX_NAME_BYTES {
+        refuse(format!(
+            "the agent's name is {} bytes; a registry holds names of at most {MAX_NAME_BYTES}",
+            qualified.len()
+        ));
+    }
+    let v = &id.version;
+    if v.len() > MAX_VERSION_BYTES {
+        refuse(format!(
+            "the version is {} bytes; a registry holds versions of at most {MAX_VERSION_BYTES}",
+            v.len()
+        ));
+    } else if v.contains(|c: char| c == '/' || c.is_whitespace()) {
+        refuse(format!(
+            "version {v:?} contains a slash or white space; it cannot name a version"
+        ));
+    }
+    for (what, value) in [
+        ("name", Some(qualified.as_str())),
+        ("version", Some(v.as_str())),
+        ("display name", id.display_name.as_deref()),
+    ] {
+        if let Some(c) = value.and_then(|s| s.chars().find(|c| unsafe_char(*c))) {
+            refuse(format!(
+                "the agent's {what} contains U+{:04X}, a control or text-direction character \
+                 that would show it as something it is not",
+                c as u32
+            ));
+        }
+    }
+}
+
+/// Control characters and the Unicode bidirectional overrides and isolates ("Trojan Source").
+fn unsafe_char(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
 /// Formula 2 on the record's context spec: the result is stored on the record and returned for
@@ -248,24 +334,14 @@ fn read_value(mut doc: Value, base: &str, original: String, opts: &ReadOptions) 
 /// warning.
 fn context_problems(
     record: &mut AgentRecord,
-    fv: &FormatVersion,
-    ptr: &str,
+    at: &str,
     problems: &mut Vec<Problem>,
 ) -> Option<ContextBudget> {
     let budget = record.context.as_ref().and_then(|c| c.budget());
     record.context_budget = budget.clone();
     let b = budget.as_ref()?;
-    let at = match (fv.format, fv.version.as_str()) {
-        (Format::Ossa, ossa::WHITEPAPER_V1) => format!("{ptr}/spec/requirements/context"),
-        (Format::A2a, _) => format!("{ptr}/x-ossa/requirements/context"),
-        _ => ptr.to_owned(),
-    };
     for v in &b.violations {
-        problems.push(Problem::warning(
-            ProblemSource::Context,
-            at.clone(),
-            v.clone(),
-        ));
+        problems.push(Problem::warning(ProblemSource::Context, at, v.clone()));
     }
     if !b.healthy {
         problems.push(Problem::warning(
@@ -297,6 +373,10 @@ pub struct Written {
     /// Formula 2 on the record's context spec, when it declares a window.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub context_budget: Option<ContextBudget>,
+    /// The written document's CID as its format's registry computes it (OASF: the AGNTCY
+    /// Directory's, [`cid::record_cid`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cid: Option<String>,
 }
 
 /// Why a record could not be written.
@@ -304,44 +384,33 @@ pub struct Written {
 pub enum WriteError {
     #[error("{0}")]
     UnsupportedVersion(String),
+    #[error("no codec writes {0}")]
+    UnsupportedFormat(&'static str),
     #[error("could not serialise the document: {0}")]
     Serialize(String),
 }
 
-/// The version written when a target names none.
-pub fn default_write_version(format: Format) -> &'static str {
-    match format {
-        Format::Ossa => ossa::DEFAULT_VERSION,
-        Format::A2a => a2a::DEFAULT_VERSION,
-        Format::Oasf => oasf::DEFAULT_VERSION,
-        Format::Mcp => mcp::DEFAULT_VERSION,
-        Format::Nanda => nanda::DEFAULT_VERSION,
-        Format::Simple => simple::DEFAULT_VERSION,
-    }
+fn codec_of(format: Format) -> Result<&'static dyn Codec, WriteError> {
+    codec(format).ok_or(WriteError::UnsupportedFormat(format.as_str()))
 }
 
 /// Writes `record` as `target`, generating the document from the record (see [`export`] for
 /// returning the original document when the target is its own format).
 pub fn write(record: &AgentRecord, target: &Target) -> Result<Written, WriteError> {
+    let codec = codec_of(target.format)?;
     let version = target
         .version
         .clone()
-        .unwrap_or_else(|| default_write_version(target.format).to_owned());
+        .unwrap_or_else(|| codec.default_version().to_owned());
     let mut warnings = Vec::new();
-    let value = match target.format {
-        Format::Ossa => ossa::write(record, &version, &mut warnings),
-        Format::A2a => a2a::write(record, &version, &mut warnings),
-        Format::Oasf => oasf::write(record, &version, &mut warnings),
-        Format::Mcp => mcp::write(record, &version, &mut warnings),
-        Format::Nanda => nanda::write(record, &version, &mut warnings),
-        Format::Simple => simple::write(record, &version, &mut warnings),
-    }
-    .map_err(WriteError::UnsupportedVersion)?;
-    let text = match target.format {
-        Format::Ossa => {
+    let value = codec
+        .write(record, &version, &mut warnings)
+        .map_err(WriteError::UnsupportedVersion)?;
+    let text = match codec.syntax() {
+        Syntax::Yaml => {
             serde_norway::to_string(&value).map_err(|e| WriteError::Serialize(e.to_string()))?
         }
-        _ => {
+        Syntax::Json => {
             let mut s = serde_json::to_string_pretty(&value)
                 .map_err(|e| WriteError::Serialize(e.to_string()))?;
             s.push('\n');
@@ -354,10 +423,8 @@ pub fn write(record: &AgentRecord, target: &Target) -> Result<Written, WriteErro
             warnings.push(Problem::warning(ProblemSource::Context, "", v.clone()));
         }
     }
-    let media_type = match target.format {
-        Format::Ossa => agentry_types::media::OSSA_MANIFEST_YAML,
-        f => media_type_for(f),
-    };
+    let media_type = codec.media_type(codec.syntax());
+    let cid = codec.content_id(&value);
     Ok(Written {
         format: FormatVersion::new(target.format, version),
         media_type,
@@ -365,6 +432,7 @@ pub fn write(record: &AgentRecord, target: &Target) -> Result<Written, WriteErro
         value,
         warnings,
         context_budget: budget,
+        cid,
     })
 }
 
@@ -380,10 +448,10 @@ pub fn export(record: &AgentRecord, target: &Target) -> Result<Written, WriteErr
     if let (true, true, Some(original)) =
         (p.source_format == target.format, same_version, &p.original)
     {
-        let version = p
-            .source_version
-            .clone()
-            .unwrap_or_else(|| default_write_version(target.format).to_owned());
+        let version = match &p.source_version {
+            Some(v) => v.clone(),
+            None => codec_of(target.format)?.default_version().to_owned(),
+        };
         let value = input::parse_stream(original.as_bytes(), &Limits::default())
             .ok()
             .and_then(|(mut d, _)| (d.len() == 1).then(|| d.remove(0)))
@@ -393,24 +461,16 @@ pub fn export(record: &AgentRecord, target: &Target) -> Result<Written, WriteErr
             media_type: p
                 .media_type
                 .as_deref()
-                .and_then(registered_media_type)
+                .and_then(|mt| format::registered_media_type(target.format, mt))
                 .unwrap_or_else(|| media_type_for(target.format)),
             text: original.clone(),
-            value,
             warnings: Vec::new(),
             context_budget: record.context_budget.clone(),
+            cid: codec_of(target.format)?.content_id(&value),
+            value,
         });
     }
     write(record, target)
-}
-
-fn registered_media_type(mt: &str) -> Option<&'static str> {
-    [
-        agentry_types::media::OSSA_MANIFEST_YAML,
-        agentry_types::media::OSSA_MANIFEST_JSON,
-    ]
-    .into_iter()
-    .find(|m| m.eq_ignore_ascii_case(mt))
 }
 
 /// A document converted to another format.
@@ -418,6 +478,9 @@ fn registered_media_type(mt: &str) -> Option<&'static str> {
 pub struct Converted {
     /// The source record's validation report.
     pub source: ValidationReport,
+    /// The source document's CID as its format's registry computes it (OASF records).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_cid: Option<String>,
     pub written: Written,
 }
 
@@ -432,6 +495,7 @@ pub fn convert(
         .map_err(|e| ValidationReport::single(ProblemSource::Conversion, "", e.to_string()))?;
     Ok(Converted {
         source: r.report,
+        source_cid: r.record.identity.oasf_cid,
         written,
     })
 }
@@ -445,10 +509,8 @@ pub fn media_type_of_document(bytes: &[u8]) -> Result<&'static str, ValidationRe
     let json = input::decode(bytes, &Limits::default())
         .map(|t| t.trim_start().starts_with(['{', '[']))
         .unwrap_or(false);
-    Ok(match format {
-        Format::Ossa if json => agentry_types::media::OSSA_MANIFEST_JSON,
-        f => media_type_for(f),
-    })
+    let syntax = if json { Syntax::Json } else { Syntax::Yaml };
+    Ok(codec(format).map_or_else(|| media_type_for(format), |c| c.media_type(syntax)))
 }
 
 /// Registry coordinates of a pushed artifact. The repository's namespace and name are
@@ -469,8 +531,24 @@ pub struct Coordinates {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Extracted {
     pub record: AgentRecord,
-    /// Problems that do not refuse the record (schema deviations are errors, not warnings).
+    /// Format and version of the description layer.
+    pub format: Option<FormatVersion>,
+    /// Everything accepted that the format or agentry's rules do not list, and Formula 2's
+    /// advice; all but the advice are also in `record.provenance.warnings`.
     pub warnings: Vec<Problem>,
+}
+
+impl Extracted {
+    /// The refusal of a pod run with `--strict-records`: `Some` when the record has warnings.
+    pub fn strict_refusal(&self) -> Option<ValidationReport> {
+        if self.record.provenance.warnings.is_empty() {
+            return None;
+        }
+        Some(
+            ValidationReport::from_problems(self.format.clone(), self.warnings.clone(), None)
+                .into_strict(),
+        )
+    }
 }
 
 /// Reads and validates a pushed layer of a registered record media type, and sets the
@@ -489,23 +567,23 @@ pub fn extract(
             format!("{media_type:?} is not a media type of an agent description agentry reads"),
         ));
     };
-    let r = read_one(bytes, &ReadOptions::default())?;
+    let r = read_one_as(bytes, &ReadOptions::default(), Some(expected))?;
     let mut record = r.record;
     let mut warnings = r.report.warnings;
-    if record.provenance.source_format != expected {
-        return Err(ValidationReport::from_problems(
-            r.report.format,
-            vec![Problem::error(
-                ProblemSource::Registry,
-                "",
-                format!(
-                    "the layer's media type {media_type:?} announces {}, but the document is {}",
-                    expected.as_str(),
-                    record.provenance.source_format.as_str()
-                ),
-            )],
+    let format = r.report.format;
+    let refuse = |reason: String| {
+        ValidationReport::from_problems(
+            format.clone(),
+            vec![Problem::error(ProblemSource::Registry, "", reason)],
             None,
-        ));
+        )
+    };
+    if record.provenance.source_format != expected {
+        return Err(refuse(format!(
+            "the layer's media type {media_type:?} announces {}, but the document is {}",
+            expected.as_str(),
+            record.provenance.source_format.as_str()
+        )));
     }
     let doc_name = common_display(&record);
     if record.identity.display_name.is_none() && doc_name != coords.name {
@@ -520,11 +598,16 @@ pub fn extract(
     if record.identity.version.is_empty() {
         match tag_semver {
             Some(t) => record.identity.version = t.to_owned(),
-            None => warnings.push(Problem::warning(
-                ProblemSource::Registry,
-                "",
-                "the document states no version and the tag is not a semantic version; the record has no version",
-            )),
+            None => {
+                return Err(refuse(format!(
+                    "the document states no version and the tag {} is not a semantic version: \
+                     the record would have no usable version (push it under a tag such as 1.0.0)",
+                    coords
+                        .tag
+                        .as_deref()
+                        .map_or_else(|| "(none)".to_owned(), |t| format!("{t:?}"))
+                )));
+            }
         }
     } else if let Some(t) = tag_semver
         && t.trim_start_matches('v') != record.identity.version.trim_start_matches('v')
@@ -541,7 +624,12 @@ pub fn extract(
     record.identity.digest = coords.manifest_digest.clone();
     record.provenance.media_type = Some(media_type.to_owned());
     record.provenance.document_digest = Some(Digest::sha256(bytes));
-    Ok(Extracted { record, warnings })
+    record.provenance.warnings = record_warnings(&warnings);
+    Ok(Extracted {
+        record,
+        format,
+        warnings,
+    })
 }
 
 /// The document's own qualified name, before registry coordinates replace it.
@@ -596,6 +684,7 @@ pub fn extract_artifact(
         let w = merge_capabilities(&mut ex.record, l.bytes)?;
         ex.warnings.extend(w);
     }
+    ex.record.provenance.warnings = record_warnings(&ex.warnings);
     Ok(ex)
 }
 

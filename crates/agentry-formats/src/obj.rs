@@ -19,7 +19,8 @@ pub fn esc(seg: &str) -> String {
     }
 }
 
-fn unesc(seg: &str) -> String {
+/// Unescapes one RFC 6901 pointer segment.
+pub fn unesc(seg: &str) -> String {
     if seg.contains('~') {
         seg.replace("~1", "/").replace("~0", "~")
     } else {

@@ -151,6 +151,32 @@ impl ValidationReport {
     pub fn problems(&self) -> impl Iterator<Item = &Problem> {
         self.errors.iter().chain(self.warnings.iter())
     }
+
+    /// The report as a pod run with `--strict-records` sees it: every warning of the record
+    /// (Formula 2's advice aside, which is about the agent's design rather than its document)
+    /// becomes an error naming it.
+    pub fn into_strict(self) -> ValidationReport {
+        let (advice, refused): (Vec<Problem>, Vec<Problem>) = self
+            .warnings
+            .into_iter()
+            .partition(|w| w.source == ProblemSource::Context);
+        let mut errors = self.errors;
+        errors.extend(refused.into_iter().map(|mut w| {
+            w.severity = Severity::Error;
+            w.reason = format!(
+                "{} (refused: this registry accepts no record with warnings)",
+                w.reason
+            );
+            w
+        }));
+        errors.sort_by(|a, b| a.pointer.cmp(&b.pointer));
+        ValidationReport {
+            valid: errors.is_empty(),
+            errors,
+            warnings: advice,
+            ..self
+        }
+    }
 }
 
 impl std::fmt::Display for ValidationReport {

@@ -1,14 +1,24 @@
 //! The published JSON Schemas each format is validated against, embedded in the binary and
 //! compiled once, on first use, then shared.
 //!
+//! A violation is an error when the document does not have the shape its schema gives it (a
+//! wrong JSON type, a required member missing, no alternative of an `anyOf`/`oneOf` that fits)
+//! and a warning when it is only something the schema does not list: a value outside an
+//! `enum`/`const` or a bound (`pattern`, `minLength`, `maximum`, …), an empty string, a `null`
+//! for a value, a member the schema does not declare. Real registries publish exactly those
+//! (the MCP seed's `registry_name: "unknown"`, fields of other versions), and a registry that
+//! bridges them cannot refuse what they publish ([`check`], ARCHITECTURE.md).
+//!
 //! Sources and licences of every file under `schemas/` are listed in `schemas/PROVENANCE.md`.
 //! The three schemas under `schemas/agentry/` are written by agentry from documents that
 //! publish a structure but no schema file (the whitepaper §3.1 OSSA v1 manifest, NANDA
 //! AgentFacts, the simple registry JSON of Figure 5 of the federation paper).
 
-use std::sync::OnceLock;
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
 
-use jsonschema::Validator;
+use jsonschema::error::ValidationErrorKind as Kind;
+use jsonschema::{ValidationError, Validator};
 use serde_json::{Map, Value};
 
 use crate::report::{Problem, ProblemSource};
@@ -241,8 +251,9 @@ pub fn validator(id: SchemaId) -> Result<&'static Validator, &'static str> {
     .map_err(String::as_str)
 }
 
-/// Validates `instance` against schema `id`, returning every violation as an error whose
-/// pointer is prefixed with `base` (the record's place inside its document).
+/// Validates `instance` against schema `id`, returning every violation with a pointer prefixed
+/// with `base` (the record's place inside its document): an error when the document does not
+/// have its schema's shape, a warning when the schema only does not list what it holds.
 pub fn check(id: SchemaId, instance: &Value, base: &str) -> Vec<Problem> {
     match validator(id) {
         // `is_valid` short-circuits and builds no error values: the common case costs least.
@@ -251,15 +262,242 @@ pub fn check(id: SchemaId, instance: &Value, base: &str) -> Vec<Problem> {
             .iter_errors(instance)
             .map(|e| {
                 let ptr = format!("{base}{}", e.instance_path());
-                Problem::error(
-                    ProblemSource::Schema,
-                    ptr,
-                    schema_reason(&e.to_string(), id),
-                )
+                let msg = schema_reason(&e.to_string(), id);
+                match tolerance(&e) {
+                    None => Problem::error(ProblemSource::Schema, ptr, msg),
+                    Some(why) => Problem::warning(
+                        ProblemSource::Schema,
+                        ptr,
+                        format!("{msg}{ACCEPTED}{why}"),
+                    ),
+                }
             })
             .collect(),
         Err(msg) => vec![Problem::error(ProblemSource::Schema, base, msg.to_owned())],
     }
+}
+
+/// What joins a tolerated violation's message to the reason it is accepted.
+pub const ACCEPTED: &str = "; accepted: ";
+
+/// Makes an error of every tolerated violation at one of `names` (pointers relative to `base`,
+/// the record's place in its document) or below it: a record's name follows its format's
+/// grammar, or the record is refused.
+pub fn refuse_at_name(problems: &mut [Problem], base: &str, names: &[&str]) {
+    for p in problems.iter_mut() {
+        let at = p.pointer.strip_prefix(base).unwrap_or_default();
+        let hit = names.iter().any(|i| {
+            at.strip_prefix(i)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+        });
+        if p.source == ProblemSource::Schema && !p.is_error() && hit {
+            let msg = p.reason.split_once(ACCEPTED).map_or(&*p.reason, |(m, _)| m);
+            p.reason = format!("{msg}; an agent's name must follow its format's grammar");
+            p.severity = crate::report::Severity::Error;
+        }
+    }
+}
+
+/// Why a violation is accepted, or `None` when it refuses the document.
+fn tolerance(e: &ValidationError<'_>) -> Option<&'static str> {
+    let empty = matches!(e.instance().as_ref(), Value::String(s) if s.is_empty());
+    match e.kind() {
+        Kind::Enum { .. } | Kind::Constant { .. } => Some("a value the schema does not list"),
+        Kind::AdditionalProperties { .. }
+        | Kind::UnevaluatedProperties { .. }
+        | Kind::PropertyNames { .. } => Some("a field the schema does not list"),
+        Kind::AdditionalItems { .. } | Kind::UnevaluatedItems { .. } => {
+            Some("items the schema does not list")
+        }
+        Kind::MinLength { .. } | Kind::Pattern { .. } | Kind::Format { .. } if empty => {
+            Some("an empty string")
+        }
+        Kind::MinLength { .. }
+        | Kind::MaxLength { .. }
+        | Kind::Pattern { .. }
+        | Kind::Format { .. }
+        | Kind::BacktrackLimitExceeded { .. }
+        | Kind::RegexEngineFailure { .. }
+        | Kind::Minimum { .. }
+        | Kind::Maximum { .. }
+        | Kind::ExclusiveMinimum { .. }
+        | Kind::ExclusiveMaximum { .. }
+        | Kind::MultipleOf { .. }
+        | Kind::MinItems { .. }
+        | Kind::MaxItems { .. }
+        | Kind::UniqueItems
+        | Kind::Contains
+        | Kind::MinProperties { .. }
+        | Kind::MaxProperties { .. }
+        | Kind::ContentEncoding { .. }
+        | Kind::ContentMediaType { .. }
+        | Kind::FromUtf8 { .. } => Some("a value outside the bounds the schema sets"),
+        Kind::Type { .. } if e.instance().is_null() => Some("null for a value, read as absent"),
+        Kind::OneOfMultipleValid { .. } => Some("it fits more than one alternative"),
+        // An alternative fits but for what the schema does not list.
+        Kind::AnyOf { context } | Kind::OneOfNotValid { context } => context
+            .iter()
+            .any(|branch| !branch.is_empty() && branch.iter().all(|b| tolerance(b).is_some()))
+            .then_some("one alternative fits but for what the schema does not list"),
+        Kind::Type { .. }
+        | Kind::Required { .. }
+        | Kind::Not { .. }
+        | Kind::FalseSchema
+        | Kind::Custom { .. }
+        | Kind::Referencing(_) => None,
+    }
+}
+
+/// How a schema treats a member at some pointer of a document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Declared {
+    /// The schema declares it (in `properties`, `patternProperties`, `items`, or a typed map).
+    Yes,
+    /// The schema neither declares nor forbids it: it is accepted without a word.
+    Undeclared,
+    /// The schema forbids it (`additionalProperties: false`): the check already reports it.
+    Forbidden,
+}
+
+/// Does schema `id` declare the member at `pointer` (an RFC 6901 pointer into a document)?
+/// Every alternative (`allOf`, `anyOf`, `oneOf`, `if`/`then`/`else`, local `$ref`) counts, so
+/// a member one alternative declares is declared.
+pub fn declared(id: SchemaId, pointer: &str) -> Declared {
+    let Some(root) = prepared(id) else {
+        return Declared::Yes;
+    };
+    let mut here = applicable(root, root);
+    for seg in pointer.split('/').skip(1) {
+        let seg = crate::obj::unesc(seg);
+        let mut next = Vec::new();
+        let mut forbidden = false;
+        for s in &here {
+            match member(s, &seg) {
+                Member::Schema(sub) => next.push(sub),
+                Member::Forbidden => forbidden = true,
+                Member::Open => {}
+            }
+        }
+        if next.is_empty() {
+            // A member one alternative leaves open is not forbidden by the others.
+            let open = here.iter().any(|s| matches!(member(s, &seg), Member::Open));
+            return if forbidden && !open {
+                Declared::Forbidden
+            } else {
+                Declared::Undeclared
+            };
+        }
+        here = next.into_iter().flat_map(|s| applicable(root, s)).collect();
+    }
+    Declared::Yes
+}
+
+enum Member<'a> {
+    Schema(&'a Value),
+    Open,
+    Forbidden,
+}
+
+/// The subschema `s` gives member `seg` (a key, or an index for arrays).
+fn member<'a>(s: &'a Value, seg: &str) -> Member<'a> {
+    let Value::Object(m) = s else {
+        // `true` accepts anything; `false` nothing.
+        return if s == &Value::Bool(false) {
+            Member::Forbidden
+        } else {
+            Member::Open
+        };
+    };
+    if let Some(sub) = m.get("properties").and_then(|p| p.get(seg)) {
+        return Member::Schema(sub);
+    }
+    if let Some(Value::Object(pp)) = m.get("patternProperties") {
+        for (pattern, sub) in pp {
+            if pattern_matches(pattern, seg) {
+                return Member::Schema(sub);
+            }
+        }
+    }
+    if let Ok(i) = seg.parse::<usize>() {
+        if let Some(sub) = m.get("prefixItems").and_then(|p| p.get(i)) {
+            return Member::Schema(sub);
+        }
+        if let Some(sub @ Value::Object(_)) = m.get("items") {
+            return Member::Schema(sub);
+        }
+        if let Some(Value::Array(list)) = m.get("items")
+            && let Some(sub) = list.get(i)
+        {
+            return Member::Schema(sub);
+        }
+    }
+    for key in ["additionalProperties", "unevaluatedProperties"] {
+        match m.get(key) {
+            Some(Value::Bool(false)) => return Member::Forbidden,
+            Some(sub @ Value::Object(_)) => return Member::Schema(sub),
+            _ => {}
+        }
+    }
+    Member::Open
+}
+
+/// Does the `patternProperties` key `pattern` match `key`? Each pattern is compiled once (the
+/// embedded schemas hold a few dozen); one the `regex` crate cannot compile matches nothing.
+fn pattern_matches(pattern: &str, key: &str) -> bool {
+    static COMPILED: OnceLock<Mutex<HashMap<String, Option<regex::Regex>>>> = OnceLock::new();
+    let mut cache = COMPILED
+        .get_or_init(Mutex::default)
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    cache
+        .entry(pattern.to_owned())
+        .or_insert_with(|| regex::Regex::new(pattern).ok())
+        .as_ref()
+        .is_some_and(|re| re.is_match(key))
+}
+
+/// `s` and every subschema that applies at the same place: local `$ref`s, `allOf`, `anyOf`,
+/// `oneOf`, `if`/`then`/`else`, `dependentSchemas`.
+fn applicable<'a>(root: &'a Value, s: &'a Value) -> Vec<&'a Value> {
+    let mut out = Vec::new();
+    let mut stack = vec![(s, 0u8)];
+    while let Some((s, depth)) = stack.pop() {
+        if depth > 32 || out.iter().any(|o: &&Value| std::ptr::eq(*o, s)) {
+            continue;
+        }
+        out.push(s);
+        let Value::Object(m) = s else { continue };
+        if let Some(Value::String(r)) = m.get("$ref")
+            && let Some(target) = r
+                .strip_prefix('#')
+                .and_then(|p| root.pointer(&p.replace("%24", "$")))
+        {
+            stack.push((target, depth + 1));
+        }
+        for key in ["allOf", "anyOf", "oneOf"] {
+            if let Some(Value::Array(list)) = m.get(key) {
+                stack.extend(list.iter().map(|x| (x, depth + 1)));
+            }
+        }
+        for key in ["if", "then", "else"] {
+            if let Some(x) = m.get(key) {
+                stack.push((x, depth + 1));
+            }
+        }
+        if let Some(Value::Object(d)) = m.get("dependentSchemas") {
+            stack.extend(d.values().map(|x| (x, depth + 1)));
+        }
+    }
+    out
+}
+
+/// The prepared schema of `id`, kept for [`declared`].
+fn prepared(id: SchemaId) -> Option<&'static Value> {
+    static PREPARED: OnceLock<[OnceLock<Option<Value>>; COUNT]> = OnceLock::new();
+    let slots = PREPARED.get_or_init(|| std::array::from_fn(|_| OnceLock::new()));
+    slots[id.index()]
+        .get_or_init(|| id.prepared().ok())
+        .as_ref()
 }
 
 fn schema_reason(msg: &str, id: SchemaId) -> String {

@@ -190,6 +190,58 @@ fn oasf_cids_match_the_agntcy_directory() {
 }
 
 #[test]
+fn cids_match_the_agntcy_directorys_own_vector() {
+    use agentry_formats::cid::{cid_of_bytes, cid_of_digest, digest_of_cid};
+    use agentry_types::Digest;
+    // The vector of agntcy/dir api/core/v1/cid_test.go (TestCalculateDigest,
+    // TestConvertDigestToCID, TestConvertCIDToDigest): "Hello, World!" and its sha256.
+    let digest: Digest = "sha256:dffd6021bb2bd5b0af676290809ec3a53191dd81c7f70a4b28688a362182986f"
+        .parse()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let cid = "baeareig77vqcdozl2wyk6z3cscaj5q5fggi53aoh64fewkdiri3cdauyn4";
+    assert_eq!(Digest::sha256(b"Hello, World!"), digest);
+    assert_eq!(cid_of_bytes(b"Hello, World!"), cid);
+    assert_eq!(cid_of_digest(&digest).as_deref(), Some(cid));
+    assert_eq!(digest_of_cid(cid), Some(digest));
+    // What the same tests refuse.
+    for bad in [
+        "",
+        "invalid-cid-string",
+        "bafkreigh2akiscaildc7t5j5x3t6l5g7x7y6z7x7y6z7x7y6z7x7y6z7x7y6z",
+        "bafybeigdyrzt5tqz5f5u3j5x3t6l5g7x7y6z7x7y6z7x7y6z7x7y6z7x7y6z7x!",
+        "bafybeigdyrzt 5tqz5f5u3j5x3t6l5g7x7y6z7x7y6z7x7y6z7x7y6z7x",
+    ] {
+        assert_eq!(digest_of_cid(bad), None, "{bad}");
+    }
+    let sha512 = Digest::of(agentry_types::DigestAlgorithm::Sha512, b"x");
+    assert_eq!(cid_of_digest(&sha512), None);
+    // The OASF records of testdata/real that the Directory's e2e suite names a CID for.
+    let real = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../testdata/real/oasf/examples/agntcy-dir/e2e");
+    for (file, cid) in [
+        (
+            "record_070.json",
+            "baeareih47nx2vjmqxx5xlar766ufi7jbxyedv634kcgagqrmnt42xjor3u",
+        ),
+        (
+            "record_080_v4.json",
+            "baeareih4lnfmd4rzl4banzcts7qr7f4h2rkhhnxu4wxvvh4lmmw7mryone",
+        ),
+        (
+            "record_100.json",
+            "baeareiabbog2umgduqhlcb64fzt6adn34kblzvru3fdzkl75hjhwt6h3da",
+        ),
+    ] {
+        let bytes = std::fs::read(real.join(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
+        let r = one(&bytes);
+        assert_eq!(r.record.identity.oasf_cid.as_deref(), Some(cid), "{file}");
+        let d = digest_of_cid(cid).unwrap_or_else(|| panic!("{cid}"));
+        let v: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        assert_eq!(d, Digest::sha256(&agentry_formats::cid::canonical_json(&v)));
+    }
+}
+
+#[test]
 fn every_problem_is_reported_at_once_with_pointers() {
     let card = json!({
         "name": 5,

@@ -27,6 +27,11 @@ pub struct ServeConfig {
     pub max_blob_bytes: u64,
     /// Largest agent record document read from an artifact layer (bytes).
     pub max_record_bytes: u64,
+    /// Refuse an agent description that has warnings (what its format's schema does not list
+    /// but was accepted: unknown enum values, empty optional strings, fields of other
+    /// versions) instead of storing the warnings with the record. The OCI rules are the same
+    /// either way.
+    pub strict_records: bool,
     /// Page cache of the metadata database (MiB). The OS page cache holds the file as well.
     pub meta_cache_mb: u64,
     /// Arithmetic of the local embedding model: `auto` (keep the index's, `int8` for a new
@@ -56,6 +61,7 @@ impl Default for ServeConfig {
             max_manifest_bytes: 4 * 1024 * 1024,
             max_blob_bytes: 64 * 1024 * 1024 * 1024,
             max_record_bytes: 4 * 1024 * 1024,
+            strict_records: false,
             meta_cache_mb: 64,
             embed_precision: agentry_embed::PrecisionChoice::Auto,
             upload_ttl: Duration::from_secs(24 * 3600),

@@ -73,35 +73,40 @@ pub async fn extract(
         tag: tag.map(|t| t.as_str().to_owned()),
         manifest_digest: Some(digest.clone()),
     };
-    match agentry_formats::extract_artifact(&layers, &coords) {
-        Ok(extracted) => {
-            for w in &extracted.warnings {
-                tracing::debug!(repo = %repo, warning = ?w, "agent description warning");
-            }
-            Ok(Some(extracted.record))
-        }
-        Err(report) => {
-            let detail = serde_json::to_value(&report).unwrap_or_default();
-            let summary = report
-                .errors
-                .iter()
-                .take(3)
-                .map(|p| {
-                    if p.pointer.is_empty() {
-                        p.reason.clone()
-                    } else {
-                        format!("{}: {}", p.pointer, p.reason)
-                    }
-                })
-                .collect::<Vec<_>>()
-                .join("; ");
-            Err(ApiError::new(
-                OciErrorCode::ManifestInvalid,
-                format!("the agent description is invalid: {summary}"),
-            )
-            .with_detail(detail))
-        }
+    let extracted = agentry_formats::extract_artifact(&layers, &coords)
+        .map_err(|report| invalid("the agent description is invalid", &report))?;
+    if state.config.strict_records
+        && let Some(report) = extracted.strict_refusal()
+    {
+        return Err(invalid(
+            "the agent description has warnings, and this registry refuses records with \
+             warnings (--strict-records)",
+            &report,
+        ));
     }
+    for w in &extracted.warnings {
+        tracing::debug!(repo = %repo, warning = %w, "agent description warning");
+    }
+    Ok(Some(extracted.record))
+}
+
+/// `MANIFEST_INVALID` with the first problems in the message and the whole report as detail.
+fn invalid(what: &str, report: &agentry_formats::ValidationReport) -> ApiError {
+    let detail = serde_json::to_value(report).unwrap_or_default();
+    let summary = report
+        .errors
+        .iter()
+        .take(3)
+        .map(|p| {
+            if p.pointer.is_empty() {
+                p.reason.clone()
+            } else {
+                format!("{}: {}", p.pointer, p.reason)
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("; ");
+    ApiError::new(OciErrorCode::ManifestInvalid, format!("{what}: {summary}")).with_detail(detail)
 }
 
 /// Read a layer the manifest references; it must be linked into `repo`.

@@ -347,6 +347,26 @@ pub struct Provenance {
     /// The original document, byte for byte (every supported format is UTF-8 text).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub original: Option<String>,
+    /// Which of a format's layouts the reader followed, where a format has more than one under
+    /// the same version marker (OSSA: `whitepaper` for the §3.1 four-questions body, `project`
+    /// for the Open Standard Agents project's schemas).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub layout: Option<String>,
+    /// What the document holds that its format's schema or agentry's rules do not list, and
+    /// was accepted anyway (an unknown enum value, an empty optional string, a field of
+    /// another version, a field kept in `extensions` that the version does not define). A pod
+    /// run with `--strict-records` refuses a record that has any.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<RecordWarning>,
+}
+
+/// One thing accepted although the format's schema or agentry's rules do not list it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordWarning {
+    /// RFC 6901 pointer into the original document (`""` is the whole document).
+    pub pointer: String,
+    /// What was found, in plain words.
+    pub reason: String,
 }
 
 impl Default for Provenance {
@@ -358,6 +378,8 @@ impl Default for Provenance {
             media_type: None,
             document_digest: None,
             original: None,
+            layout: None,
+            warnings: Vec::new(),
         }
     }
 }
@@ -415,5 +437,21 @@ mod tests {
         )
         .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(old.record_version, RECORD_VERSION);
+        assert!(old.provenance.warnings.is_empty() && old.provenance.layout.is_none());
+        // Warnings are stored with the record and come back; none are not serialised at all.
+        let mut w = AgentRecord::default();
+        w.provenance.warnings.push(RecordWarning {
+            pointer: "/packages/0/registry_name".into(),
+            reason: "\"unknown\" is not one of …".into(),
+        });
+        let j = serde_json::to_value(&w).unwrap_or_default();
+        assert_eq!(
+            j["provenance"]["warnings"][0]["pointer"],
+            "/packages/0/registry_name"
+        );
+        let back: AgentRecord = serde_json::from_value(j).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(back, w);
+        let none = serde_json::to_value(AgentRecord::default()).unwrap_or_default();
+        assert!(none["provenance"].get("warnings").is_none());
     }
 }

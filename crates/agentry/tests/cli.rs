@@ -23,6 +23,7 @@ per_backend!(
     login_is_required_and_remembered,
     hostile_layer_titles_are_refused,
     exit_codes_say_what_went_wrong,
+    record_warnings_show_in_validate_push_and_inspect,
 );
 
 fn push_pull_round_trip_is_byte_identical(backend: Backend) {
@@ -541,4 +542,158 @@ fn registry_comes_from_config_file_or_environment() {
     let r = user.run(&["catalog", "acme/env"]);
     assert_eq!(r.code, 2, "{r:?}");
     assert!(r.stderr.contains("registyr"), "{r:?}");
+}
+
+/// A server of the MCP Registry's 2025-05-16 seed as published (entry 442): accepted, with
+/// warnings for `registry_name: "unknown"`, the empty `transport_type` and the fields the
+/// legacy schema does not define.
+const SEED_SERVER: &str = r#"{"id":"a33de229-5e89-468d-aa2a-570b0f6e3dfa","name":"io.github.xgenerationlab/xiyan_mcp_server","description":"A Model Context Protocol (MCP) server that enables natural language queries to databases","repository":{"url":"https://github.com/XGenerationLab/xiyan_mcp_server","source":"github","id":"947753431"},"version_detail":{"version":"0.0.1-seed","release_date":"2025-05-16T19:16:08Z","is_latest":true},"packages":[{"registry_name":"unknown","name":"xiyan_mcp_server","version":"0.1.5"}],"remotes":[{"transport_type":"","url":"http://localhost:8000/sse"}]}"#;
+
+const UNKNOWN_REGISTRY: &str = "/packages/0/registry_name";
+
+fn pointers(warnings: &serde_json::Value) -> Vec<String> {
+    warnings
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|w| w["pointer"].as_str().map(str::to_owned))
+        .collect()
+}
+
+fn record_warnings_show_in_validate_push_and_inspect(backend: Backend) {
+    let user = User::new();
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    write(dir.path(), "server.json", SEED_SERVER.as_bytes());
+    let file = dir.path().join("server.json");
+    let file = file.to_str().unwrap_or_default();
+
+    // validate: accepted, the warnings named (human and --json); --strict-records refuses.
+    let v = user.run(&["validate", file, "--json"]).ok().json();
+    assert_eq!(v["valid"], true, "{v}");
+    let warned = pointers(&v["files"][0]["records"][0]["warnings"]);
+    for p in [UNKNOWN_REGISTRY, "/remotes/0/transport_type", "/id"] {
+        assert!(warned.iter().any(|w| w == p), "{p} not in {warned:?}");
+    }
+    let human = user.run(&["validate", file]).ok();
+    assert!(human.stdout.contains(UNKNOWN_REGISTRY), "{human:?}");
+    let strict = user.run(&["validate", "--strict-records", file]);
+    assert_eq!(strict.code, 1, "{strict:?}");
+    assert!(strict.stdout.contains(UNKNOWN_REGISTRY), "{strict:?}");
+
+    // push: the warnings the registry stores, on stderr and in --json.
+    let reg = Registry::start(backend, None);
+    let reference = format!("{}/acme/xiyan:0.0.1-seed", reg.addr);
+    let pushed = user.run(&["push", file, &reference]).ok();
+    assert!(
+        pushed
+            .stderr
+            .contains(&format!("warning: {UNKNOWN_REGISTRY}")),
+        "{pushed:?}"
+    );
+    let pushed = user.run(&["push", file, &reference, "--json"]).ok().json();
+    assert_eq!(pointers(&pushed["warnings"]), warned, "{pushed}");
+
+    // inspect: the record and its warnings — as the pod stored them, or read here from the
+    // description on a registry without agentry's discovery API.
+    let ins = user.run(&["inspect", &reference, "--json"]).ok().json();
+    let source = match backend {
+        Backend::Agentry => "registry",
+        Backend::Docker => "read here",
+    };
+    assert_eq!(ins["record"]["source"], source, "{ins}");
+    assert_eq!(ins["record"]["name"], "acme/xiyan", "{ins}");
+    assert_eq!(pointers(&ins["record"]["warnings"]), warned, "{ins}");
+    let text = user.run(&["inspect", &reference]).ok();
+    assert!(
+        text.stdout
+            .contains(&format!("Warnings ({}):", warned.len()))
+            && text.stdout.contains(UNKNOWN_REGISTRY),
+        "{}",
+        text.stdout
+    );
+
+    // A pod run with --strict-records refuses the push, naming the warning.
+    if backend == Backend::Agentry {
+        let strict = Registry::start_with(backend, None, &["--strict-records"]);
+        let r = user.run(&[
+            "push",
+            file,
+            &format!("{}/acme/xiyan:0.0.1-seed", strict.addr),
+        ]);
+        assert_eq!(r.code, 1, "{r:?}");
+        assert!(
+            r.stderr.contains("--strict-records") && r.stderr.contains(UNKNOWN_REGISTRY),
+            "{r:?}"
+        );
+    }
+}
+
+/// The AGNTCY Directory's CID of `testdata/real/oasf/examples/agntcy-dir/e2e/record_070.json`
+/// (the expectation of agntcy/dir's e2e suite).
+const RECORD_070_CID: &str = "baeareih47nx2vjmqxx5xlar766ufi7jbxyedv634kcgagqrmnt42xjor3u";
+/// The same for `record_100.json`.
+const RECORD_100_CID: &str = "baeareiabbog2umgduqhlcb64fzt6adn34kblzvru3fdzkl75hjhwt6h3da";
+
+fn real(path: &str) -> String {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../testdata/real")
+        .join(path)
+        .display()
+        .to_string()
+}
+
+#[test]
+fn an_oasf_records_cid_shows_in_validate_convert_push_and_inspect() {
+    let user = User::new();
+    let record = real("oasf/examples/agntcy-dir/e2e/record_070.json");
+    // validate, human and --json: no pod needed.
+    let v = user.run(&["validate", &record, "--json"]).ok().json();
+    assert_eq!(v["files"][0]["records"][0]["cid"], RECORD_070_CID, "{v}");
+    let human = user.run(&["validate", &record]).ok();
+    assert!(
+        human.stdout.contains(&format!("cid: {RECORD_070_CID}")),
+        "{human:?}"
+    );
+    // convert: the source's CID, and the written OASF record's.
+    let c = user
+        .run(&["convert", &record, "--to", "a2a", "--json"])
+        .ok()
+        .json();
+    assert_eq!(c["source_cid"], RECORD_070_CID, "{c}");
+    assert!(c["cid"].is_null(), "an A2A card has no CID: {c}");
+    // Written again as OASF 1.0.0, the Directory's fixture keeps its CID: the written record's
+    // CID is the Directory's of the written bytes.
+    let record_100 = real("oasf/examples/agntcy-dir/e2e/record_100.json");
+    let c = user
+        .run(&["convert", &record_100, "--to", "oasf@1.0.0", "--json"])
+        .ok()
+        .json();
+    assert_eq!(c["cid"], RECORD_100_CID, "{c}");
+    assert_eq!(c["source_cid"], RECORD_100_CID, "{c}");
+    let human = user.run(&["convert", &record, "--to", "oasf@1.0.0"]).ok();
+    assert!(
+        human
+            .stderr
+            .contains(&format!("source cid: {RECORD_070_CID}")),
+        "{human:?}"
+    );
+
+    // push and inspect: the pod's record carries the same CID.
+    let reg = Registry::start(Backend::Agentry, None);
+    let reference = format!("{}/cisco/marketing-strategy:v3.0.0", reg.addr);
+    let pushed = user
+        .run(&["push", &record, &reference, "--json"])
+        .ok()
+        .json();
+    assert_eq!(pushed["cid"], RECORD_070_CID, "{pushed}");
+    let ins = user.run(&["inspect", &reference, "--json"]).ok().json();
+    assert_eq!(ins["record"]["source"], "registry", "{ins}");
+    assert_eq!(ins["record"]["cid"], RECORD_070_CID, "{ins}");
+    let text = user.run(&["inspect", &reference]).ok();
+    assert!(
+        text.stdout
+            .contains(&format!("CID:           {RECORD_070_CID}")),
+        "{}",
+        text.stdout
+    );
 }

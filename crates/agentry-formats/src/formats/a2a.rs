@@ -12,12 +12,18 @@ use agentry_types::record::{AgentRecord, ProtocolEndpoint, ProtocolKind, Publish
 use serde_json::{Map, Value};
 
 use super::common::{self, check_semver, check_url};
-use crate::obj::{Obj, Out, reinsert, slug};
+use crate::codec::{About, Codec, unsupported};
+use crate::detect::Detected;
+use crate::format::{Format, FormatVersion};
+use crate::obj::{Obj, Out, slug};
 use crate::report::{Problem, ProblemSource};
-use crate::schemas::SchemaId;
+use crate::schemas::{self, SchemaId};
 
 pub const PREFIX: &str = "a2a";
 pub const DEFAULT_VERSION: &str = "0.3.0";
+/// Newest A2A release whose schema does not require `protocolVersion`: the version assumed for
+/// cards that state none.
+pub const UNVERSIONED: &str = "0.2.4";
 /// The `AgentExtension.uri` under which 1.0 cards carry `x-ossa`.
 pub const X_OSSA_URI: &str = "https://ossa.ai/extensions/x-ossa/v1";
 
@@ -31,7 +37,7 @@ enum Family {
     V1,
 }
 
-fn family(version: &str) -> Result<(Family, SchemaId), String> {
+fn family(version: &str) -> Option<(Family, SchemaId)> {
     let v = version.trim_start_matches('v');
     let parts: Vec<&str> = v.split('.').collect();
     let (maj, min, patch) = (
@@ -39,7 +45,7 @@ fn family(version: &str) -> Result<(Family, SchemaId), String> {
         parts.get(1).copied(),
         parts.get(2).copied(),
     );
-    Ok(match (maj, min, patch) {
+    Some(match (maj, min, patch) {
         (Some("0"), Some("2"), p) => match p {
             Some("0") => (Family::Early, SchemaId::A2a020),
             Some("1") => (Family::Early, SchemaId::A2a021),
@@ -52,182 +58,288 @@ fn family(version: &str) -> Result<(Family, SchemaId), String> {
         (Some("0"), Some("3"), _) => (Family::Late, SchemaId::A2a030),
         (Some("1"), Some("0"), Some("0")) => (Family::V1, SchemaId::A2a100),
         (Some("1"), _, _) => (Family::V1, SchemaId::A2a101),
-        _ => {
-            return Err(format!(
-                "unsupported A2A protocol version {version:?} (supported: 0.2.x, 0.3.x, 1.0.x)"
-            ));
-        }
+        _ => return None,
     })
 }
 
-pub fn schema_for(version: &str) -> Result<SchemaId, String> {
-    family(version).map(|(_, s)| s)
+fn detect_version(m: &Map<String, Value>) -> Result<FormatVersion, String> {
+    if let Some(pv) = m.get("protocolVersion") {
+        return match pv.as_str() {
+            Some(s) => Ok(FormatVersion::new(Format::A2a, s)),
+            None => Err("A2A protocolVersion must be a string".into()),
+        };
+    }
+    if m.contains_key("supportedInterfaces") || !m.contains_key("url") {
+        return Ok(FormatVersion::new(Format::A2a, "1.0.1"));
+    }
+    Ok(FormatVersion::new(Format::A2a, UNVERSIONED))
 }
 
-pub fn check_write_version(version: &str) -> Result<(), String> {
-    family(version).map(|_| ())
-}
+const ABOUT: About = About {
+    format: Format::A2a,
+    title: "A2A Agent Card",
+    versions: &["0.2.x", "0.3.x", "1.0.x"],
+    default_version: DEFAULT_VERSION,
+};
 
-pub fn read(doc: Value, _version: &str, base: &str, problems: &mut Vec<Problem>) -> AgentRecord {
-    let mut rec = AgentRecord::default();
-    let Some(mut root) = Obj::of(doc, base) else {
-        return rec;
-    };
-    if let Some(name) = root.str("name") {
-        rec.identity.name = slug(&name);
-        rec.identity.display_name = Some(name);
+/// The A2A Agent Card codec.
+pub struct A2a;
+
+impl Codec for A2a {
+    fn about(&self) -> &'static About {
+        &ABOUT
     }
-    rec.description = root.str("description").unwrap_or_default();
-    rec.identity.version = root.str("version").unwrap_or_default();
-    check_semver(&rec.identity.version, &root.child_ptr("version"), problems);
-    let protocol_version = root.str("protocolVersion");
-    let preferred = root.str("preferredTransport");
-    if let Some(url) = root.str("url") {
-        check_url(&url, &root.child_ptr("url"), false, problems);
-        rec.protocols.push(ProtocolEndpoint {
-            kind: ProtocolKind::A2a,
-            version: protocol_version.clone(),
-            endpoint: Some(url),
-            transport: preferred,
-        });
-    } else if let Some(t) = preferred {
-        // preferredTransport without url: keep it where it was.
-        rec.extensions.insert(
-            format!("{PREFIX}:{}", root.child_ptr("preferredTransport")),
-            Value::String(t),
-        );
+
+    fn detect(&self, m: &Map<String, Value>) -> Option<Result<Detected, String>> {
+        if let Some(Value::Object(card)) = m.get("a2aCard")
+            && m.len() == 1
+        {
+            return Some(detect_version(card).map(|format| Detected {
+                format,
+                inner_pointer: "/a2aCard",
+            }));
+        }
+        let card_like = m.contains_key("skills")
+            && (m.contains_key("url")
+                || m.contains_key("supportedInterfaces")
+                || m.contains_key("protocolVersion")
+                || m.contains_key("defaultInputModes"));
+        card_like.then(|| detect_version(m).map(Detected::plain))
     }
-    for key in ["additionalInterfaces", "supportedInterfaces"] {
-        if let Some(list) = root.objs(key) {
-            let v1 = key == "supportedInterfaces";
-            for mut i in list {
-                let endpoint = i.str("url");
-                if let Some(u) = &endpoint {
-                    check_url(u, &i.child_ptr("url"), false, problems);
+
+    fn name_pointers(&self, _version: &str) -> &'static [&'static str] {
+        &["/name"]
+    }
+
+    fn schema_for(&self, version: &str, _doc: &Value) -> Result<Option<SchemaId>, String> {
+        family(version)
+            .map(|(_, s)| Some(s))
+            .ok_or_else(|| unsupported(self, version))
+    }
+
+    fn check(&self, version: &str, doc: &Value, ptr: &str) -> Result<Vec<Problem>, String> {
+        let Some(id) = self.schema_for(version, doc)? else {
+            return Ok(Vec::new());
+        };
+        // The whitepaper's x-ossa is the one top-level key tolerated in cards whose schema
+        // forbids unknown keys (1.0).
+        Ok(match doc {
+            Value::Object(m) if m.contains_key("x-ossa") => {
+                let mut stripped = m.clone();
+                stripped.remove("x-ossa");
+                schemas::check(id, &Value::Object(stripped), ptr)
+            }
+            _ => schemas::check(id, doc, ptr),
+        })
+    }
+
+    fn read(&self, doc: Value, _version: &str, problems: &mut Vec<Problem>) -> AgentRecord {
+        let base = "";
+        let mut rec = AgentRecord::default();
+        let Some(mut root) = Obj::of(doc, base) else {
+            return rec;
+        };
+        if let Some(name) = root.str("name") {
+            rec.identity.name = slug(&name);
+            rec.identity.display_name = Some(name);
+        }
+        rec.description = root.str("description").unwrap_or_default();
+        rec.identity.version = root.str("version").unwrap_or_default();
+        check_semver(&rec.identity.version, &root.child_ptr("version"), problems);
+        let protocol_version = root.str("protocolVersion");
+        let preferred = root.str("preferredTransport");
+        if let Some(url) = root.str("url") {
+            check_url(&url, &root.child_ptr("url"), false, problems);
+            rec.protocols.push(ProtocolEndpoint {
+                kind: ProtocolKind::A2a,
+                version: protocol_version.clone(),
+                endpoint: Some(url),
+                transport: preferred,
+            });
+        } else if let Some(t) = preferred {
+            // preferredTransport without url: keep it where it was.
+            rec.extensions.insert(
+                format!("{PREFIX}:{}", root.child_ptr("preferredTransport")),
+                Value::String(t),
+            );
+        }
+        for key in ["additionalInterfaces", "supportedInterfaces"] {
+            if let Some(list) = root.objs(key) {
+                let v1 = key == "supportedInterfaces";
+                for mut i in list {
+                    let endpoint = i.str("url");
+                    if let Some(u) = &endpoint {
+                        check_url(u, &i.child_ptr("url"), false, problems);
+                    }
+                    rec.protocols.push(ProtocolEndpoint {
+                        kind: ProtocolKind::A2a,
+                        version: if v1 {
+                            i.str("protocolVersion")
+                        } else {
+                            protocol_version.clone()
+                        },
+                        endpoint,
+                        transport: i.str(if v1 { "protocolBinding" } else { "transport" }),
+                    });
+                    i.finish(PREFIX, &mut rec.extensions);
                 }
-                rec.protocols.push(ProtocolEndpoint {
-                    kind: ProtocolKind::A2a,
-                    version: if v1 {
-                        i.str("protocolVersion")
-                    } else {
-                        protocol_version.clone()
-                    },
-                    endpoint,
-                    transport: i.str(if v1 { "protocolBinding" } else { "transport" }),
-                });
-                i.finish(PREFIX, &mut rec.extensions);
             }
         }
-    }
-    if let Some(mut p) = root.obj("provider") {
-        let organization = p.str("organization");
-        let url = p.str("url");
-        if let Some(u) = &url {
-            check_url(u, &p.child_ptr("url"), false, problems);
+        if let Some(mut p) = root.obj("provider") {
+            let organization = p.str("organization");
+            let url = p.str("url");
+            if let Some(u) = &url {
+                check_url(u, &p.child_ptr("url"), false, problems);
+            }
+            rec.publisher = Some(Publisher {
+                organization,
+                url,
+                ..Publisher::default()
+            });
+            p.finish(PREFIX, &mut rec.extensions);
         }
-        rec.publisher = Some(Publisher {
-            organization,
-            url,
-            ..Publisher::default()
-        });
-        p.finish(PREFIX, &mut rec.extensions);
-    }
-    if let Some(list) = root.objs("skills") {
-        for mut s in list {
-            let skill = Skill {
-                id: s.str("id"),
-                name: s.str("name").unwrap_or_default(),
-                description: s.str("description").unwrap_or_default(),
-                tags: s.strings("tags"),
-                examples: s.strings("examples"),
-                input_modes: s.strings("inputModes"),
-                output_modes: s.strings("outputModes"),
-                ..Skill::default()
-            };
-            s.finish(PREFIX, &mut rec.extensions);
-            rec.skills.push(skill);
+        if let Some(list) = root.objs("skills") {
+            for mut s in list {
+                let skill = Skill {
+                    id: s.str("id"),
+                    name: s.str("name").unwrap_or_default(),
+                    description: s.str("description").unwrap_or_default(),
+                    tags: s.strings("tags"),
+                    examples: s.strings("examples"),
+                    input_modes: s.strings("inputModes"),
+                    output_modes: s.strings("outputModes"),
+                    ..Skill::default()
+                };
+                s.finish(PREFIX, &mut rec.extensions);
+                rec.skills.push(skill);
+            }
         }
-    }
-    // x-ossa: top level, or as a 1.0 AgentExtension.
-    let mut x_ossa = root.obj("x-ossa");
-    if let Some(mut caps) = root.obj("capabilities") {
-        if let Some(Value::Array(items)) = caps.peek("extensions") {
-            let pos = items
-                .iter()
-                .position(|e| e.get("uri").and_then(Value::as_str) == Some(X_OSSA_URI));
-            if let Some(pos) = pos
-                && let Some(Value::Array(mut items)) = caps.any("extensions")
-            {
-                let item = items.remove(pos);
-                if !items.is_empty() {
-                    caps.map.insert("extensions".into(), Value::Array(items));
-                }
-                let ptr = format!("{}/extensions/{pos}/params", caps.ptr);
-                if let Some(Value::Object(params)) = item.get("params").cloned()
-                    && x_ossa.is_none()
+        // x-ossa: top level, or as a 1.0 AgentExtension.
+        let mut x_ossa = root.obj("x-ossa");
+        if let Some(mut caps) = root.obj("capabilities") {
+            if let Some(Value::Array(items)) = caps.peek("extensions") {
+                let pos = items
+                    .iter()
+                    .position(|e| e.get("uri").and_then(Value::as_str) == Some(X_OSSA_URI));
+                if let Some(pos) = pos
+                    && let Some(Value::Array(mut items)) = caps.any("extensions")
                 {
-                    x_ossa = Some(Obj::new(params, ptr));
+                    let item = items.remove(pos);
+                    if !items.is_empty() {
+                        caps.map.insert("extensions".into(), Value::Array(items));
+                    }
+                    let ptr = format!("{}/extensions/{pos}/params", caps.ptr);
+                    if let Some(Value::Object(params)) = item.get("params").cloned()
+                        && x_ossa.is_none()
+                    {
+                        x_ossa = Some(Obj::new(params, ptr));
+                    }
                 }
             }
+            caps.finish(PREFIX, &mut rec.extensions);
         }
-        caps.finish(PREFIX, &mut rec.extensions);
-    }
-    if let Some(mut x) = x_ossa {
-        x.ptr = format!("{base}/x-ossa");
-        rec.identity.namespace = x.str("namespace").unwrap_or_default();
-        rec.labels = x.string_map("labels");
-        rec.annotations = x.string_map("annotations");
-        if let Some(list) = x.objs("domains") {
-            for mut d in list {
-                rec.domains.push(agentry_types::record::TaxonomyRef {
-                    id: d.u64("id"),
-                    name: d.str("name"),
-                });
-                d.finish(PREFIX, &mut rec.extensions);
+        if let Some(mut x) = x_ossa {
+            x.ptr = format!("{base}/x-ossa");
+            rec.identity.namespace = x.str("namespace").unwrap_or_default();
+            rec.labels = x.string_map("labels");
+            rec.annotations = x.string_map("annotations");
+            if let Some(list) = x.objs("domains") {
+                for mut d in list {
+                    rec.domains.push(agentry_types::record::TaxonomyRef {
+                        id: d.u64("id"),
+                        name: d.str("name"),
+                    });
+                    d.finish(PREFIX, &mut rec.extensions);
+                }
             }
+            if let Some(list) = x.objs("protocols") {
+                let extra = common::read_protocols(list, PREFIX, &mut rec.extensions);
+                rec.protocols.extend(extra);
+            }
+            common::read_four_questions(&mut x, PREFIX, &mut rec, problems);
+            x.finish(PREFIX, &mut rec.extensions);
         }
-        if let Some(list) = x.objs("protocols") {
-            let extra = common::read_protocols(list, PREFIX, &mut rec.extensions);
-            rec.protocols.extend(extra);
-        }
-        common::read_four_questions(&mut x, PREFIX, &mut rec, problems);
-        x.finish(PREFIX, &mut rec.extensions);
+        root.finish(PREFIX, &mut rec.extensions);
+        rec
     }
-    root.finish(PREFIX, &mut rec.extensions);
-    rec
+
+    fn build(
+        &self,
+        rec: &AgentRecord,
+        version: &str,
+        warnings: &mut Vec<Problem>,
+    ) -> Result<Value, String> {
+        let (fam, _) = family(version).ok_or_else(|| unsupported(self, version))?;
+        Ok(build(rec, version, fam, warnings))
+    }
+
+    fn after_extensions(
+        &self,
+        rec: &AgentRecord,
+        version: &str,
+        doc: &mut Value,
+        warnings: &mut Vec<Problem>,
+    ) {
+        if let Some((fam, _)) = family(version) {
+            add_x_ossa(rec, version, fam, doc, warnings);
+        }
+    }
+
+    fn context_pointer(&self, _rec: &AgentRecord) -> Option<&'static str> {
+        Some("/x-ossa/requirements/context")
+    }
+
+    fn places_foreign(&self, key: &str) -> bool {
+        key == WHITEPAPER_CARD
+    }
 }
 
-pub fn write(
-    rec: &AgentRecord,
-    version: &str,
-    warnings: &mut Vec<Problem>,
-) -> Result<Value, String> {
-    let (fam, _) = family(version)?;
+/// Where a whitepaper (§3.1) manifest's embedded A2A card is kept in a record read from it.
+const WHITEPAPER_CARD: &str = "ossa:/spec/capabilities/agent-card";
+
+/// A string member of the whitepaper manifest's embedded card (`url`, `provider/url`, …).
+fn card_str<'a>(rec: &'a AgentRecord, pointer: &str) -> Option<&'a str> {
+    rec.extensions
+        .get(WHITEPAPER_CARD)?
+        .pointer(pointer)?
+        .as_str()
+        .filter(|s| !s.is_empty())
+}
+
+fn build(rec: &AgentRecord, version: &str, fam: Family, warnings: &mut Vec<Problem>) -> Value {
     let foreign = rec.provenance.source_format != crate::format::Format::A2a;
     let has_ext = |p: &str| rec.extensions.contains_key(&format!("{PREFIX}:{p}"));
     let mut root = Out::new();
+    // A whitepaper manifest's embedded card fills what the record leaves open.
     let name = rec
         .identity
         .display_name
         .clone()
+        .or_else(|| card_str(rec, "/name").map(str::to_owned))
         .unwrap_or_else(|| rec.identity.name.clone());
     root.set("name", name);
-    root.set("description", rec.description.clone());
+    let description = match rec.description.as_str() {
+        "" => card_str(rec, "/description").unwrap_or_default(),
+        d => d,
+    };
+    root.set("description", description);
     root.set("version", rec.identity.version.clone());
     let a2a: Vec<&ProtocolEndpoint> = rec
         .protocols
         .iter()
         .filter(|p| p.kind == ProtocolKind::A2a)
         .collect();
-    let others: Vec<&ProtocolEndpoint> = rec
-        .protocols
-        .iter()
-        .filter(|p| p.kind != ProtocolKind::A2a)
-        .collect();
     match fam {
         Family::Early | Family::Late => {
             let first = a2a.first();
-            let url = first.and_then(|p| p.endpoint.clone()).unwrap_or_default();
+            // A card's url is absolute; a whitepaper manifest states its A2A endpoint relative
+            // to the agent (`/a2a`) and the card's url in its embedded card.
+            let url = first
+                .and_then(|p| p.endpoint.clone())
+                .filter(|e| !e.starts_with('/'))
+                .or_else(|| card_str(rec, "/url").map(str::to_owned))
+                .or_else(|| first.and_then(|p| p.endpoint.clone()))
+                .unwrap_or_default();
             if url.is_empty() {
                 warnings.push(Problem::warning(
                     ProblemSource::Conversion,
@@ -283,12 +395,20 @@ pub fn write(
             root.arr("supportedInterfaces", list);
         }
     }
-    if let Some(p) = &rec.publisher
-        && (p.organization.is_some() || p.url.is_some())
-    {
+    let organization = rec
+        .publisher
+        .as_ref()
+        .and_then(|p| p.organization.as_deref())
+        .or_else(|| card_str(rec, "/provider/organization"));
+    let provider_url = rec
+        .publisher
+        .as_ref()
+        .and_then(|p| p.url.as_deref())
+        .or_else(|| card_str(rec, "/provider/url"));
+    if organization.is_some() || provider_url.is_some() {
         let mut o = Out::new();
-        o.set("organization", p.organization.clone().unwrap_or_default());
-        o.set("url", p.url.clone().unwrap_or_default());
+        o.set("organization", organization.unwrap_or_default());
+        o.set("url", provider_url.unwrap_or_default());
         root.obj("provider", o);
     }
     let mut modes_in: Vec<String> = Vec::new();
@@ -352,15 +472,22 @@ pub fn write(
     {
         root.set("capabilities", Value::Object(Map::new()));
     }
-    let mut doc = root.into_value();
-    for ptr in reinsert(&mut doc, PREFIX, &rec.extensions) {
-        warnings.push(Problem::warning(
-            ProblemSource::Conversion,
-            format!("{PREFIX}:{ptr}"),
-            "kept field could not be placed back in the written card",
-        ));
-    }
-    // x-ossa, after the kept fields so that 1.0's extension list is appended to, not replaced.
+    root.into_value()
+}
+
+/// x-ossa, after the kept fields so that 1.0's extension list is appended to, not replaced.
+fn add_x_ossa(
+    rec: &AgentRecord,
+    version: &str,
+    fam: Family,
+    doc: &mut Value,
+    warnings: &mut Vec<Problem>,
+) {
+    let others: Vec<&ProtocolEndpoint> = rec
+        .protocols
+        .iter()
+        .filter(|p| p.kind != ProtocolKind::A2a)
+        .collect();
     let mut x = Out::new();
     x.non_empty("namespace", &rec.identity.namespace);
     x.string_map("labels", &rec.labels);
@@ -401,7 +528,7 @@ pub fn write(
     }
     if !x.0.is_empty() {
         let xv = Value::Object(x.0);
-        if let Value::Object(m) = &mut doc {
+        if let Value::Object(m) = doc {
             if fam == Family::V1 {
                 let caps = m
                     .entry("capabilities")
@@ -427,6 +554,4 @@ pub fn write(
             }
         }
     }
-    common::foreign_extensions(rec, PREFIX, warnings);
-    Ok(doc)
 }

@@ -28,12 +28,26 @@ pub fn check_semver(v: &str, ptr: &str, problems: &mut Vec<Problem>) {
     }
 }
 
-/// Warning unless `v` is an absolute URL (relative paths allowed when `relative_ok`).
+/// URL schemes that run code or read local files where a link is followed: an endpoint or
+/// home page with one is refused.
+const UNSAFE_SCHEMES: [&str; 4] = ["javascript", "vbscript", "data", "file"];
+
+/// Warning unless `v` is an absolute URL (relative paths allowed when `relative_ok`); error for
+/// a scheme that runs code or reads local files.
 pub fn check_url(v: &str, ptr: &str, relative_ok: bool, problems: &mut Vec<Problem>) {
     if relative_ok && v.starts_with('/') {
         return;
     }
     match url::Url::parse(v) {
+        Ok(u) if UNSAFE_SCHEMES.contains(&u.scheme()) => problems.push(Problem::error(
+            ProblemSource::Semantic,
+            ptr,
+            format!(
+                "URL scheme {:?} runs code or reads local files where the link is followed; \
+                 an agent's URLs must not use it",
+                u.scheme()
+            ),
+        )),
         Ok(u)
             if matches!(
                 u.scheme(),
@@ -556,10 +570,15 @@ pub fn write_four_questions(rec: &AgentRecord, spec: &mut Out) -> bool {
 }
 
 /// Warnings for extensions of other formats, which `target` cannot hold.
-pub fn foreign_extensions(rec: &AgentRecord, target: &str, out: &mut Vec<Problem>) {
+pub fn foreign_extensions(
+    rec: &AgentRecord,
+    target: &str,
+    placed: impl Fn(&str) -> bool,
+    out: &mut Vec<Problem>,
+) {
     let own = format!("{target}:");
     for key in rec.extensions.keys() {
-        if !key.starts_with(&own) {
+        if !key.starts_with(&own) && !placed(key) {
             out.push(Problem::warning(
                 ProblemSource::Conversion,
                 key.clone(),

@@ -20,12 +20,15 @@ use agentry_types::record::{
     AgentRecord, ProtocolEndpoint, ProtocolKind, Publisher, Runtime, Skill, TaxonomyRef,
 };
 use serde::Deserialize;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use super::common::{self, split_qualified};
-use crate::obj::{Obj, Out, reinsert, slug};
+use crate::codec::{About, Codec, unsupported};
+use crate::detect::Detected;
+use crate::format::{Format, FormatVersion};
+use crate::obj::{Obj, Out, slug};
 use crate::report::{Problem, ProblemSource};
-use crate::schemas::SchemaId;
+use crate::schemas::{self, SchemaId};
 use crate::taxonomy::{self, Kind};
 
 pub const PREFIX: &str = "oasf";
@@ -35,21 +38,256 @@ fn norm(version: &str) -> &str {
     version.trim_start_matches('v')
 }
 
-/// The JSON Schema for `version`, when one is published.
-pub fn schema_for(version: &str) -> Result<Option<SchemaId>, String> {
+/// The JSON Schema for `version`: `Some(None)` when the version is read but publishes none,
+/// `None` for a version agentry does not read.
+fn schema_of(version: &str) -> Option<Option<SchemaId>> {
     let v = norm(version);
-    Ok(match v {
+    Some(match v {
         "0.3.1" => Some(SchemaId::Oasf031),
         "0.7.0" => Some(SchemaId::Oasf070),
         "0.8.0" => Some(SchemaId::Oasf080),
         "0.5.0" | "0.6.0" => None,
         _ if v.starts_with("1.") => None,
-        _ => {
-            return Err(format!(
-                "unsupported OASF schema_version {version:?} (supported: 0.3.1, 0.5.0, 0.6.0, 0.7.0, 0.8.0, 1.0.0, 1.1.0)"
-            ));
-        }
+        _ => return None,
     })
+}
+
+const ABOUT: About = About {
+    format: Format::Oasf,
+    title: "OASF record",
+    versions: &[
+        "0.3.1", "0.5.0", "0.6.0", "0.7.0", "0.8.0", "1.0.0", "1.1.0",
+    ],
+    default_version: DEFAULT_VERSION,
+};
+
+/// The AGNTCY OASF record codec.
+pub struct Oasf;
+
+impl Codec for Oasf {
+    fn about(&self) -> &'static About {
+        &ABOUT
+    }
+
+    fn detect(&self, m: &Map<String, Value>) -> Option<Result<Detected, String>> {
+        let sv = m.get("schema_version")?;
+        Some(match sv.as_str() {
+            Some(s) => Ok(Detected::plain(FormatVersion::new(Format::Oasf, s))),
+            None => Err("OASF schema_version must be a string".into()),
+        })
+    }
+
+    fn name_pointers(&self, _version: &str) -> &'static [&'static str] {
+        &["/name"]
+    }
+
+    fn schema_for(&self, version: &str, _doc: &Value) -> Result<Option<SchemaId>, String> {
+        schema_of(version).ok_or_else(|| unsupported(self, version))
+    }
+
+    fn check(&self, version: &str, doc: &Value, ptr: &str) -> Result<Vec<Problem>, String> {
+        Ok(match self.schema_for(version, doc)? {
+            Some(id) => {
+                let mut p = schemas::check(id, doc, ptr);
+                p.extend(class_problems(id, doc, ptr));
+                p
+            }
+            None => check_unschema(doc, version, ptr),
+        })
+    }
+
+    fn read(&self, doc: Value, version: &str, problems: &mut Vec<Problem>) -> AgentRecord {
+        let mut rec = AgentRecord::default();
+        let Some(mut root) = Obj::of(doc, "") else {
+            return rec;
+        };
+        root.any("schema_version");
+        if let Some(name) = root.str("name") {
+            let machine = name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"._/-".contains(&b));
+            if machine {
+                let (ns, n) = split_qualified(&name);
+                rec.identity.namespace = ns;
+                rec.identity.name = n;
+            } else {
+                rec.identity.name = slug(&name);
+                rec.identity.display_name = Some(name);
+            }
+        }
+        rec.identity.version = root.str("version").unwrap_or_default();
+        common::check_semver(&rec.identity.version, &root.child_ptr("version"), problems);
+        rec.description = root.str("description").unwrap_or_default();
+        rec.created_at = root.str("created_at");
+        rec.annotations = root.string_map("annotations");
+        let authors_ok = matches!(root.peek("authors"), Some(Value::Array(a)) if !a.is_empty() && a.iter().all(Value::is_string));
+        if authors_ok {
+            let ptr = root.child_ptr("authors");
+            if let Some(Value::Array(a)) = root.any("authors") {
+                for (i, author) in a.into_iter().enumerate() {
+                    if i == 0 {
+                        if let Value::String(s) = author {
+                            rec.publisher = Some(Publisher {
+                                organization: Some(s),
+                                ..Publisher::default()
+                            });
+                        }
+                    } else {
+                        rec.extensions.insert(format!("{PREFIX}:{ptr}/{i}"), author);
+                    }
+                }
+            }
+        }
+        let v031 = norm(version) == "0.3.1";
+        if let Some(list) = root.objs("skills") {
+            for mut s in list {
+                let (name, t) = if v031 {
+                    let name = s.str("class_name").unwrap_or_default();
+                    (
+                        name,
+                        TaxonomyRef {
+                            id: s.u64("class_uid"),
+                            name: None,
+                        },
+                    )
+                } else {
+                    let t = TaxonomyRef {
+                        id: s.u64("id"),
+                        name: s.str("name"),
+                    };
+                    (t.name.clone().unwrap_or_default(), t)
+                };
+                s.finish(PREFIX, &mut rec.extensions);
+                rec.skills.push(Skill {
+                    name,
+                    taxonomy: vec![t],
+                    ..Skill::default()
+                });
+            }
+        }
+        if let Some(list) = root.objs("domains") {
+            for mut d in list {
+                rec.domains.push(TaxonomyRef {
+                    id: d.u64("id"),
+                    name: d.str("name"),
+                });
+                d.finish(PREFIX, &mut rec.extensions);
+            }
+        }
+        derive_from_locators(root.peek("locators"), &mut rec);
+        derive_from_modules(root.peek("modules"), &mut rec);
+        root.finish(PREFIX, &mut rec.extensions);
+        rec
+    }
+
+    fn content_id(&self, doc: &Value) -> Option<String> {
+        Some(crate::cid::record_cid(doc))
+    }
+
+    fn build(
+        &self,
+        rec: &AgentRecord,
+        version: &str,
+        warnings: &mut Vec<Problem>,
+    ) -> Result<Value, String> {
+        let v = norm(version);
+        let has_ext = |p: &str| rec.extensions.contains_key(&format!("{PREFIX}:{p}"));
+        let mut root = Out::new();
+        let name = match &rec.identity.display_name {
+            Some(d) => d.clone(),
+            None => common::join_qualified(&rec.identity.namespace, &rec.identity.name),
+        };
+        root.set("name", name);
+        root.set("version", rec.identity.version.clone());
+        root.set("schema_version", version);
+        root.set("description", rec.description.clone());
+        match rec.publisher.as_ref().and_then(|p| p.organization.clone()) {
+            Some(org) => {
+                root.set("authors", Value::Array(vec![Value::String(org)]));
+            }
+            None => warnings.push(Problem::warning(
+                ProblemSource::Conversion,
+                "/authors",
+                "the record names no publisher organisation; OASF requires authors",
+            )),
+        }
+        match &rec.created_at {
+            Some(t) => {
+                root.set("created_at", t.clone());
+            }
+            None => warnings.push(Problem::warning(
+                ProblemSource::Conversion,
+                "/created_at",
+                "the record has no creation time; OASF requires created_at",
+            )),
+        }
+        root.string_map("annotations", &rec.annotations);
+        let mut skills = Vec::new();
+        for s in &rec.skills {
+            if s.taxonomy.is_empty() {
+                warnings.push(Problem::warning(
+                    ProblemSource::Conversion,
+                    "/skills",
+                    format!("skill {:?} names no OASF taxonomy class; OASF skills are taxonomy classes, so it is dropped", s.name),
+                ));
+            }
+            for t in &s.taxonomy {
+                let mut o = Out::new();
+                if v == "0.3.1" {
+                    if let Some(id) = t.id {
+                        o.set("class_uid", id);
+                    }
+                    o.non_empty("class_name", &s.name);
+                } else {
+                    if let Some(id) = t.id {
+                        o.set("id", id);
+                    }
+                    o.opt_str("name", &t.name);
+                }
+                skills.push(o.into_value());
+            }
+        }
+        root.set("skills", Value::Array(skills));
+        root.arr("domains", common::taxonomy_out(&rec.domains));
+        if !has_ext("/locators")
+            && let Some(image) = rec.runtime.as_ref().and_then(|r| r.image.clone())
+        {
+            let mut l = Out::new();
+            if v.starts_with("1.") {
+                l.set("type", "container_image");
+                l.set("urls", Value::Array(vec![Value::String(image)]));
+            } else {
+                l.set("type", "docker_image");
+                l.set("url", image);
+            }
+            root.arr("locators", vec![l.into_value()]);
+        }
+        if !has_ext("/modules") && !rec.protocols.is_empty() {
+            common::lost(
+                "protocols (OASF carries them in integration modules)",
+                &format!("OASF {version}"),
+                warnings,
+            );
+        }
+        for (field, present) in [
+            ("permissions", rec.permissions.is_some()),
+            ("compliance", rec.compliance.is_some()),
+            ("dependencies", !rec.dependencies.is_empty()),
+            ("context", rec.context.is_some()),
+            ("labels", !rec.labels.is_empty()),
+            (
+                "publisher (beyond the organisation)",
+                rec.publisher.as_ref().is_some_and(|p| {
+                    p.domain.is_some() || p.contact.is_some() || p.url.is_some() || p.did.is_some()
+                }),
+            ),
+        ] {
+            if present {
+                common::lost(field, &format!("OASF {version}"), warnings);
+            }
+        }
+        Ok(root.into_value())
+    }
 }
 
 /// The skill and domain classes of a schema with `const` class definitions (0.7.0, 0.8.0).
@@ -94,7 +332,7 @@ fn classes(id: SchemaId) -> Option<&'static Classes> {
 
 /// The class part of the 0.7.0/0.8.0 schemas' `oneOf`: each skill and domain must match exactly
 /// one class definition (its `id` and `name`, where given, equal to the class's constants).
-pub fn class_problems(id: SchemaId, doc: &Value, base: &str) -> Vec<Problem> {
+fn class_problems(id: SchemaId, doc: &Value, base: &str) -> Vec<Problem> {
     let mut out = Vec::new();
     let Some(c) = classes(id) else { return out };
     for (key, list, what) in [
@@ -138,10 +376,6 @@ pub fn class_problems(id: SchemaId, doc: &Value, base: &str) -> Vec<Problem> {
     out
 }
 
-pub fn check_write_version(version: &str) -> Result<(), String> {
-    schema_for(version).map(|_| ())
-}
-
 #[derive(Deserialize)]
 struct SourceRecord {
     attributes: BTreeMap<String, SourceAttr>,
@@ -169,7 +403,7 @@ fn record_attrs(version: &str) -> &'static BTreeMap<String, SourceAttr> {
 }
 
 /// Structural and taxonomy checks for versions without a JSON Schema.
-pub fn check_unschema(doc: &Value, version: &str, base: &str) -> Vec<Problem> {
+fn check_unschema(doc: &Value, version: &str, base: &str) -> Vec<Problem> {
     let mut out = Vec::new();
     let Value::Object(m) = doc else {
         out.push(Problem::error(
@@ -334,90 +568,6 @@ fn looks_rfc3339(s: &str) -> bool {
         && b[13] == b':'
 }
 
-pub fn read(doc: Value, version: &str, base: &str, problems: &mut Vec<Problem>) -> AgentRecord {
-    let mut rec = AgentRecord::default();
-    let Some(mut root) = Obj::of(doc, base) else {
-        return rec;
-    };
-    root.any("schema_version");
-    if let Some(name) = root.str("name") {
-        let machine = name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"._/-".contains(&b));
-        if machine {
-            let (ns, n) = split_qualified(&name);
-            rec.identity.namespace = ns;
-            rec.identity.name = n;
-        } else {
-            rec.identity.name = slug(&name);
-            rec.identity.display_name = Some(name);
-        }
-    }
-    rec.identity.version = root.str("version").unwrap_or_default();
-    common::check_semver(&rec.identity.version, &root.child_ptr("version"), problems);
-    rec.description = root.str("description").unwrap_or_default();
-    rec.created_at = root.str("created_at");
-    rec.annotations = root.string_map("annotations");
-    let authors_ok = matches!(root.peek("authors"), Some(Value::Array(a)) if !a.is_empty() && a.iter().all(Value::is_string));
-    if authors_ok {
-        let ptr = root.child_ptr("authors");
-        if let Some(Value::Array(a)) = root.any("authors") {
-            for (i, author) in a.into_iter().enumerate() {
-                if i == 0 {
-                    if let Value::String(s) = author {
-                        rec.publisher = Some(Publisher {
-                            organization: Some(s),
-                            ..Publisher::default()
-                        });
-                    }
-                } else {
-                    rec.extensions.insert(format!("{PREFIX}:{ptr}/{i}"), author);
-                }
-            }
-        }
-    }
-    let v031 = norm(version) == "0.3.1";
-    if let Some(list) = root.objs("skills") {
-        for mut s in list {
-            let (name, t) = if v031 {
-                let name = s.str("class_name").unwrap_or_default();
-                (
-                    name,
-                    TaxonomyRef {
-                        id: s.u64("class_uid"),
-                        name: None,
-                    },
-                )
-            } else {
-                let t = TaxonomyRef {
-                    id: s.u64("id"),
-                    name: s.str("name"),
-                };
-                (t.name.clone().unwrap_or_default(), t)
-            };
-            s.finish(PREFIX, &mut rec.extensions);
-            rec.skills.push(Skill {
-                name,
-                taxonomy: vec![t],
-                ..Skill::default()
-            });
-        }
-    }
-    if let Some(list) = root.objs("domains") {
-        for mut d in list {
-            rec.domains.push(TaxonomyRef {
-                id: d.u64("id"),
-                name: d.str("name"),
-            });
-            d.finish(PREFIX, &mut rec.extensions);
-        }
-    }
-    derive_from_locators(root.peek("locators"), &mut rec);
-    derive_from_modules(root.peek("modules"), &mut rec);
-    root.finish(PREFIX, &mut rec.extensions);
-    rec
-}
-
 fn derive_from_locators(locators: Option<&Value>, rec: &mut AgentRecord) {
     let Some(Value::Array(list)) = locators else {
         return;
@@ -499,118 +649,4 @@ fn derive_from_modules(modules: Option<&Value>, rec: &mut AgentRecord) {
             }
         }
     }
-}
-
-pub fn write(
-    rec: &AgentRecord,
-    version: &str,
-    warnings: &mut Vec<Problem>,
-) -> Result<Value, String> {
-    check_write_version(version)?;
-    let v = norm(version);
-    let has_ext = |p: &str| rec.extensions.contains_key(&format!("{PREFIX}:{p}"));
-    let mut root = Out::new();
-    let name = match &rec.identity.display_name {
-        Some(d) => d.clone(),
-        None => common::join_qualified(&rec.identity.namespace, &rec.identity.name),
-    };
-    root.set("name", name);
-    root.set("version", rec.identity.version.clone());
-    root.set("schema_version", version);
-    root.set("description", rec.description.clone());
-    match rec.publisher.as_ref().and_then(|p| p.organization.clone()) {
-        Some(org) => {
-            root.set("authors", Value::Array(vec![Value::String(org)]));
-        }
-        None => warnings.push(Problem::warning(
-            ProblemSource::Conversion,
-            "/authors",
-            "the record names no publisher organisation; OASF requires authors",
-        )),
-    }
-    match &rec.created_at {
-        Some(t) => {
-            root.set("created_at", t.clone());
-        }
-        None => warnings.push(Problem::warning(
-            ProblemSource::Conversion,
-            "/created_at",
-            "the record has no creation time; OASF requires created_at",
-        )),
-    }
-    root.string_map("annotations", &rec.annotations);
-    let mut skills = Vec::new();
-    for s in &rec.skills {
-        if s.taxonomy.is_empty() {
-            warnings.push(Problem::warning(
-                ProblemSource::Conversion,
-                "/skills",
-                format!("skill {:?} names no OASF taxonomy class; OASF skills are taxonomy classes, so it is dropped", s.name),
-            ));
-        }
-        for t in &s.taxonomy {
-            let mut o = Out::new();
-            if v == "0.3.1" {
-                if let Some(id) = t.id {
-                    o.set("class_uid", id);
-                }
-                o.non_empty("class_name", &s.name);
-            } else {
-                if let Some(id) = t.id {
-                    o.set("id", id);
-                }
-                o.opt_str("name", &t.name);
-            }
-            skills.push(o.into_value());
-        }
-    }
-    root.set("skills", Value::Array(skills));
-    root.arr("domains", common::taxonomy_out(&rec.domains));
-    if !has_ext("/locators")
-        && let Some(image) = rec.runtime.as_ref().and_then(|r| r.image.clone())
-    {
-        let mut l = Out::new();
-        if v.starts_with("1.") {
-            l.set("type", "container_image");
-            l.set("urls", Value::Array(vec![Value::String(image)]));
-        } else {
-            l.set("type", "docker_image");
-            l.set("url", image);
-        }
-        root.arr("locators", vec![l.into_value()]);
-    }
-    if !has_ext("/modules") && !rec.protocols.is_empty() {
-        common::lost(
-            "protocols (OASF carries them in integration modules)",
-            &format!("OASF {version}"),
-            warnings,
-        );
-    }
-    for (field, present) in [
-        ("permissions", rec.permissions.is_some()),
-        ("compliance", rec.compliance.is_some()),
-        ("dependencies", !rec.dependencies.is_empty()),
-        ("context", rec.context.is_some()),
-        ("labels", !rec.labels.is_empty()),
-        (
-            "publisher (beyond the organisation)",
-            rec.publisher.as_ref().is_some_and(|p| {
-                p.domain.is_some() || p.contact.is_some() || p.url.is_some() || p.did.is_some()
-            }),
-        ),
-    ] {
-        if present {
-            common::lost(field, &format!("OASF {version}"), warnings);
-        }
-    }
-    let mut doc = root.into_value();
-    for ptr in reinsert(&mut doc, PREFIX, &rec.extensions) {
-        warnings.push(Problem::warning(
-            ProblemSource::Conversion,
-            format!("{PREFIX}:{ptr}"),
-            "kept field could not be placed back in the written record",
-        ));
-    }
-    common::foreign_extensions(rec, PREFIX, warnings);
-    Ok(doc)
 }

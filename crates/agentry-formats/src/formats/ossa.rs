@@ -7,19 +7,60 @@
 //!   project's schema for the stated `apiVersion`. Identity, description, labels, annotations,
 //!   capabilities and the model's output cap map onto the record; everything else is kept in
 //!   `extensions`.
+//!
+//! The layout is read from the document's structure, not from the apiVersion alone: a manifest
+//! with the whitepaper's `spec` (see [`whitepaper_layout`]) is read, checked and written back
+//! as the whitepaper's under any apiVersion, with a warning naming the mixed spelling, and
+//! `provenance.layout` records which layout was read (`whitepaper` or `project`).
 
 use agentry_types::context::ContextSpec;
 use agentry_types::record::{AgentRecord, Skill};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use super::common::{self, check_name, check_semver};
-use crate::obj::{Obj, Out, reinsert};
+use crate::codec::{About, Codec, unsupported};
+use crate::detect::Detected;
+use crate::format::{Format, FormatVersion};
+use crate::input::Syntax;
+use crate::obj::{Obj, Out};
 use crate::report::{Problem, ProblemSource};
-use crate::schemas::SchemaId;
+use crate::schemas::{self, SchemaId};
 
 pub const PREFIX: &str = "ossa";
 pub const DEFAULT_VERSION: &str = "ossa.ai/v1";
 pub const WHITEPAPER_V1: &str = "ossa.ai/v1";
+/// `provenance.layout` of a manifest read in the whitepaper's §3.1 layout.
+pub const LAYOUT_WHITEPAPER: &str = "whitepaper";
+/// `provenance.layout` of a manifest read in the Open Standard Agents project's layout.
+pub const LAYOUT_PROJECT: &str = "project";
+
+/// Does `doc` have the whitepaper's §3.1 layout? Always for `ossa.ai/v1`; under any other
+/// apiVersion when its `spec` has the whitepaper's structure — `spec.publisher`,
+/// `spec.requirements`, or a `spec.capabilities` object with `skills` or `protocols` — which
+/// no schema of the Open Standard Agents project gives `spec`. People copy §3.1 and write the
+/// project's short apiVersion (`ossa/v1`); reading it by the apiVersion alone parked its
+/// skills and protocols in `extensions`.
+pub fn whitepaper_layout(version: &str, doc: &Value) -> bool {
+    version == WHITEPAPER_V1
+        || doc.get("spec").is_some_and(|spec| {
+            spec.get("publisher").is_some()
+                || spec.get("requirements").is_some()
+                || spec
+                    .get("capabilities")
+                    .and_then(Value::as_object)
+                    .is_some_and(|c| c.contains_key("skills") || c.contains_key("protocols"))
+        })
+}
+
+/// Is `rec` written in the whitepaper layout as `version`? For `ossa.ai/v1`, and for the
+/// version a whitepaper-layout manifest was read from (so it round-trips).
+fn writes_whitepaper(rec: &AgentRecord, version: &str) -> bool {
+    let p = &rec.provenance;
+    version == WHITEPAPER_V1
+        || (p.source_format == Format::Ossa
+            && p.source_version.as_deref() == Some(version)
+            && p.layout.as_deref() == Some(LAYOUT_WHITEPAPER))
+}
 
 const KINDS: [&str; 6] = ["Agent", "Task", "Workflow", "Flow", "Skill", "MCPServer"];
 
@@ -49,19 +90,17 @@ fn numeric(version: &str) -> Option<&str> {
     version.strip_prefix("ossa/v")
 }
 
-/// The schema a document of `version` is checked against.
-pub fn schema_for(version: &str, doc: &Value) -> Result<SchemaId, String> {
-    if version == WHITEPAPER_V1 {
-        return Ok(SchemaId::OssaAiV1);
+/// The schema a document of `version` is checked against (`None`: not a version agentry reads).
+fn schema_of(version: &str, doc: &Value) -> Option<SchemaId> {
+    if whitepaper_layout(version, doc) {
+        return Some(SchemaId::OssaAiV1);
     }
     let kind = doc.get("kind").and_then(Value::as_str).unwrap_or("Agent");
-    let n = numeric(version).ok_or_else(|| {
-        format!("unsupported OSSA apiVersion {version:?} (supported: ossa/v0.2.2 … ossa/v0.5, ossa/v1, ossa.ai/v1)")
-    })?;
+    let n = numeric(version)?;
     let mm: Vec<&str> = n.split(['.', '-']).collect();
     let major_minor = (mm.first().copied(), mm.get(1).copied());
     let patch = mm.get(2).copied();
-    Ok(match (major_minor, kind) {
+    Some(match (major_minor, kind) {
         ((Some("1"), _), "Skill") => SchemaId::Ossa1Skill,
         ((Some("1"), _), "MCPServer") => SchemaId::Ossa1Mcp,
         ((Some("0"), Some("4" | "5")), "Skill") => SchemaId::Ossa04Skill,
@@ -85,82 +124,206 @@ pub fn schema_for(version: &str, doc: &Value) -> Result<SchemaId, String> {
             Some("8") => SchemaId::Ossa028,
             _ => SchemaId::Ossa029,
         },
-        _ => {
-            return Err(format!(
-                "unsupported OSSA apiVersion {version:?} (supported: ossa/v0.2.2 … ossa/v0.5, ossa/v1, ossa.ai/v1)"
-            ));
-        }
+        _ => return None,
     })
 }
 
-/// Versions `write` accepts.
-pub fn check_write_version(version: &str) -> Result<(), String> {
-    if version == WHITEPAPER_V1 {
-        return Ok(());
-    }
-    schema_for(version, &Value::Null).map(|_| ())
-}
+const ABOUT: About = About {
+    format: Format::Ossa,
+    title: "OSSA manifest",
+    versions: &["ossa/v0.2.2 … ossa/v0.5", "ossa/v1", "ossa.ai/v1"],
+    default_version: DEFAULT_VERSION,
+};
 
-pub fn read(doc: Value, version: &str, base: &str, problems: &mut Vec<Problem>) -> AgentRecord {
-    let mut rec = AgentRecord::default();
-    let Some(mut root) = Obj::of(doc, base) else {
-        return rec;
-    };
-    root.any("apiVersion");
-    if let Some(kind) = root.peek_str("kind").map(str::to_owned) {
-        if KINDS.contains(&kind.as_str()) {
-            root.any("kind");
-            rec.kind = record_kind(&kind);
-        } else {
-            problems.push(Problem::error(
-                ProblemSource::Semantic,
-                root.child_ptr("kind"),
-                format!(
-                    "kind {kind:?} does not describe an agent (OSSA kinds agentry reads: {})",
-                    KINDS.join(", ")
-                ),
-            ));
-        }
+/// The OSSA codec.
+pub struct Ossa;
+
+impl Codec for Ossa {
+    fn about(&self) -> &'static About {
+        &ABOUT
     }
-    if let Some(mut md) = root.obj("metadata") {
-        rec.identity.name = md.str("name").unwrap_or_default();
-        rec.identity.namespace = md.str("namespace").unwrap_or_default();
-        rec.identity.version = md.str("version").unwrap_or_default();
-        rec.identity.display_name = md.str("displayName");
-        rec.description = md.str("description").unwrap_or_default();
-        rec.labels = md.string_map("labels");
-        rec.annotations = md.string_map("annotations");
-        if version == WHITEPAPER_V1 {
-            // The whitepaper's metadata.digest names the artifact; the registry computes its own.
-            if let Some(d) = md.peek_str("digest")
-                && d.parse::<agentry_types::Digest>().is_err()
-            {
-                problems.push(Problem::warning(
+
+    fn detect(&self, m: &Map<String, Value>) -> Option<Result<Detected, String>> {
+        let api = m.get("apiVersion")?;
+        let Some(api) = api.as_str() else {
+            return Some(Err("apiVersion must be a string".into()));
+        };
+        Some(if api.starts_with("ossa/") || api.starts_with("ossa.ai/") {
+            Ok(Detected::plain(FormatVersion::new(Format::Ossa, api)))
+        } else {
+            Err(format!(
+                "apiVersion {api:?} is not an OSSA manifest (expected ossa/v… or ossa.ai/v1)"
+            ))
+        })
+    }
+
+    fn name_pointers(&self, _version: &str) -> &'static [&'static str] {
+        &["/metadata/name", "/metadata/namespace"]
+    }
+
+    fn schema_for(&self, version: &str, doc: &Value) -> Result<Option<SchemaId>, String> {
+        schema_of(version, doc)
+            .map(Some)
+            .ok_or_else(|| unsupported(self, version))
+    }
+
+    fn check(&self, version: &str, doc: &Value, ptr: &str) -> Result<Vec<Problem>, String> {
+        let Some(id) = self.schema_for(version, doc)? else {
+            return Ok(Vec::new());
+        };
+        if version == WHITEPAPER_V1 || !whitepaper_layout(version, doc) {
+            return Ok(schemas::check(id, doc, ptr));
+        }
+        // The whitepaper's layout under another apiVersion: checked as the ossa.ai/v1 manifest
+        // it is, and the mixed spelling named once.
+        let mut as_whitepaper = doc.clone();
+        if let Some(m) = as_whitepaper.as_object_mut() {
+            m.insert("apiVersion".into(), Value::from(WHITEPAPER_V1));
+        }
+        let mut problems = schemas::check(id, &as_whitepaper, ptr);
+        problems.push(Problem::warning(
+            ProblemSource::Schema,
+            format!("{ptr}/apiVersion"),
+            format!(
+                "apiVersion {version:?} with the whitepaper's §3.1 layout (spec.publisher, \
+                 spec.capabilities.skills/protocols, spec.requirements): read and checked as \
+                 {WHITEPAPER_V1}"
+            ),
+        ));
+        Ok(problems)
+    }
+
+    fn read(&self, doc: Value, version: &str, problems: &mut Vec<Problem>) -> AgentRecord {
+        let mut rec = AgentRecord::default();
+        let wp = whitepaper_layout(version, &doc);
+        rec.provenance.layout = Some(
+            if wp {
+                LAYOUT_WHITEPAPER
+            } else {
+                LAYOUT_PROJECT
+            }
+            .into(),
+        );
+        let Some(mut root) = Obj::of(doc, "") else {
+            return rec;
+        };
+        root.any("apiVersion");
+        if let Some(kind) = root.peek_str("kind").map(str::to_owned) {
+            if KINDS.contains(&kind.as_str()) {
+                root.any("kind");
+                rec.kind = record_kind(&kind);
+            } else {
+                problems.push(Problem::error(
                     ProblemSource::Semantic,
-                    md.child_ptr("digest"),
+                    root.child_ptr("kind"),
                     format!(
-                        "{d:?} is not a digest (algorithm:hex); the registry's own digest is used"
+                        "kind {kind:?} does not describe an agent (OSSA kinds agentry reads: {})",
+                        KINDS.join(", ")
                     ),
                 ));
             }
         }
-        check_name(&rec.identity.name, &md.child_ptr("name"), problems);
-        check_semver(&rec.identity.version, &md.child_ptr("version"), problems);
-        md.finish(PREFIX, &mut rec.extensions);
-    }
-    if let Some(mut spec) = root.obj("spec") {
-        if rec.description.is_empty() {
-            rec.description = spec.str("description").unwrap_or_default();
+        if let Some(mut md) = root.obj("metadata") {
+            rec.identity.name = md.str("name").unwrap_or_default();
+            rec.identity.namespace = md.str("namespace").unwrap_or_default();
+            rec.identity.version = md.str("version").unwrap_or_default();
+            rec.identity.display_name = md.str("displayName");
+            rec.description = md.str("description").unwrap_or_default();
+            rec.labels = md.string_map("labels");
+            rec.annotations = md.string_map("annotations");
+            if wp {
+                // The whitepaper's metadata.digest names the artifact; the registry computes its own.
+                if let Some(d) = md.peek_str("digest")
+                    && d.parse::<agentry_types::Digest>().is_err()
+                {
+                    problems.push(Problem::warning(
+                        ProblemSource::Semantic,
+                        md.child_ptr("digest"),
+                        format!(
+                            "{d:?} is not a digest (algorithm:hex); the registry's own digest is used"
+                        ),
+                    ));
+                }
+            }
+            check_name(&rec.identity.name, &md.child_ptr("name"), problems);
+            check_semver(&rec.identity.version, &md.child_ptr("version"), problems);
+            md.finish(PREFIX, &mut rec.extensions);
         }
-        if version == WHITEPAPER_V1 {
-            read_whitepaper_spec(&mut spec, &mut rec, problems);
+        if let Some(mut spec) = root.obj("spec") {
+            if rec.description.is_empty() {
+                rec.description = spec.str("description").unwrap_or_default();
+            }
+            if wp {
+                read_whitepaper_spec(&mut spec, &mut rec, problems);
+            } else {
+                read_project_spec(&mut spec, &mut rec);
+            }
+            spec.finish(PREFIX, &mut rec.extensions);
+        }
+        root.finish(PREFIX, &mut rec.extensions);
+        rec
+    }
+
+    fn build(
+        &self,
+        rec: &AgentRecord,
+        version: &str,
+        warnings: &mut Vec<Problem>,
+    ) -> Result<Value, String> {
+        let mut root = Out::new();
+        root.set("apiVersion", version);
+        let kind = ossa_kind(rec.kind.as_deref());
+        root.set("kind", kind);
+        let mut md = Out::new();
+        md.set("name", rec.identity.name.clone());
+        md.non_empty("namespace", &rec.identity.namespace);
+        md.non_empty("version", &rec.identity.version);
+        md.non_empty("description", &rec.description);
+        md.string_map("labels", &rec.labels);
+        md.string_map("annotations", &rec.annotations);
+        let mut spec = Out::new();
+        let wp = writes_whitepaper(rec, version);
+        if wp {
+            md.opt_str("displayName", &rec.identity.display_name);
+            if kind != "Agent" {
+                common::lost("kind", version, warnings);
+            }
+            common::write_four_questions(rec, &mut spec);
+            let mut caps = Out::new();
+            caps.arr("protocols", common::write_protocols(&rec.protocols));
+            caps.arr("skills", common::write_ossa_skills(&rec.skills));
+            caps.arr("domains", common::taxonomy_out(&rec.domains));
+            spec.obj("capabilities", caps);
+            root.set("kind", "Agent");
         } else {
-            read_project_spec(&mut spec, &mut rec);
+            if rec.identity.display_name.is_some() {
+                common::lost("identity.display_name", version, warnings);
+            }
+            write_project_spec(rec, version, kind, &mut spec, warnings);
         }
-        spec.finish(PREFIX, &mut rec.extensions);
+        root.obj("metadata", md);
+        if wp || !spec.0.is_empty() || kind == "Agent" {
+            root.set("spec", Value::Object(spec.0));
+        }
+        Ok(root.into_value())
     }
-    root.finish(PREFIX, &mut rec.extensions);
-    rec
+
+    fn syntax(&self) -> Syntax {
+        Syntax::Yaml
+    }
+
+    fn media_type(&self, syntax: Syntax) -> &'static str {
+        match syntax {
+            Syntax::Yaml => agentry_types::media::OSSA_MANIFEST_YAML,
+            // The JSON twin, so a pushed document keeps the type matching its bytes.
+            Syntax::Json => agentry_types::media::OSSA_MANIFEST_JSON,
+        }
+    }
+
+    fn context_pointer(&self, rec: &AgentRecord) -> Option<&'static str> {
+        (rec.provenance.layout.as_deref() == Some(LAYOUT_WHITEPAPER))
+            .then_some("/spec/requirements/context")
+    }
 }
 
 fn read_whitepaper_spec(spec: &mut Obj, rec: &mut AgentRecord, problems: &mut Vec<Problem>) {
@@ -232,58 +395,6 @@ fn read_project_spec(spec: &mut Obj, rec: &mut AgentRecord) {
         }
         llm.finish(PREFIX, &mut rec.extensions);
     }
-}
-
-pub fn write(
-    rec: &AgentRecord,
-    version: &str,
-    warnings: &mut Vec<Problem>,
-) -> Result<Value, String> {
-    check_write_version(version)?;
-    let mut root = Out::new();
-    root.set("apiVersion", version);
-    let kind = ossa_kind(rec.kind.as_deref());
-    root.set("kind", kind);
-    let mut md = Out::new();
-    md.set("name", rec.identity.name.clone());
-    md.non_empty("namespace", &rec.identity.namespace);
-    md.non_empty("version", &rec.identity.version);
-    md.non_empty("description", &rec.description);
-    md.string_map("labels", &rec.labels);
-    md.string_map("annotations", &rec.annotations);
-    let mut spec = Out::new();
-    if version == WHITEPAPER_V1 {
-        md.opt_str("displayName", &rec.identity.display_name);
-        if kind != "Agent" {
-            common::lost("kind", version, warnings);
-        }
-        common::write_four_questions(rec, &mut spec);
-        let mut caps = Out::new();
-        caps.arr("protocols", common::write_protocols(&rec.protocols));
-        caps.arr("skills", common::write_ossa_skills(&rec.skills));
-        caps.arr("domains", common::taxonomy_out(&rec.domains));
-        spec.obj("capabilities", caps);
-        root.set("kind", "Agent");
-    } else {
-        if rec.identity.display_name.is_some() {
-            common::lost("identity.display_name", version, warnings);
-        }
-        write_project_spec(rec, version, kind, &mut spec, warnings);
-    }
-    root.obj("metadata", md);
-    if version == WHITEPAPER_V1 || !spec.0.is_empty() || kind == "Agent" {
-        root.set("spec", Value::Object(spec.0));
-    }
-    let mut doc = root.into_value();
-    for ptr in reinsert(&mut doc, PREFIX, &rec.extensions) {
-        warnings.push(Problem::warning(
-            ProblemSource::Conversion,
-            format!("{PREFIX}:{ptr}"),
-            "kept field could not be placed back in the written manifest",
-        ));
-    }
-    common::foreign_extensions(rec, PREFIX, warnings);
-    Ok(doc)
 }
 
 fn write_project_spec(

@@ -27,9 +27,6 @@ pub struct Args {
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
 
-    /// Convert a document whose only problems are schema violations.
-    #[arg(long, env = "AGENTRY_LENIENT", value_parser = clap::builder::FalseyValueParser::new())]
-    pub lenient: bool,
 }
 
 /// Reads a file, or stdin for `-`.
@@ -46,7 +43,7 @@ pub fn read_input(path: &Path) -> anyhow::Result<Vec<u8>> {
 
 pub async fn run(args: Args, global: &Global) -> anyhow::Result<ExitCode> {
     let bytes = read_input(&args.file)?;
-    let opts = super::read_options(args.lenient);
+    let opts = agentry_formats::ReadOptions::default();
     let converted = agentry_formats::convert(&bytes, &args.to, &opts).map_err(|report| {
         Coded::new(Code::Failure, format!("{}: {report}", args.file.display()))
     })?;
@@ -66,6 +63,8 @@ pub async fn run(args: Args, global: &Global) -> anyhow::Result<ExitCode> {
             "media_type": w.media_type,
             "warnings": w.warnings,
             "context_budget": w.context_budget,
+            "source_cid": converted.source_cid,
+            "cid": w.cid,
             "document": document,
         }))?;
     } else {
@@ -74,6 +73,14 @@ pub async fn run(args: Args, global: &Global) -> anyhow::Result<ExitCode> {
         }
         for p in converted.source.warnings.iter().chain(w.warnings.iter()) {
             eprintln!("{p}");
+        }
+        // CIDs as the AGNTCY Directory computes them (OASF records): stderr, so that stdout
+        // stays the document.
+        if let Some(cid) = &converted.source_cid {
+            eprintln!("source cid: {cid}");
+        }
+        if let Some(cid) = &w.cid {
+            eprintln!("cid: {cid}");
         }
     }
     Ok(Code::Ok.into())

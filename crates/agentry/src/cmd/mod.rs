@@ -142,18 +142,6 @@ impl std::ops::Deref for EmbedPrecisionArgs {
     }
 }
 
-/// Reading options for the commands that take `--lenient` (validate, convert).
-pub fn read_options(lenient: bool) -> agentry_formats::ReadOptions {
-    agentry_formats::ReadOptions {
-        strictness: if lenient {
-            agentry_formats::Strictness::Lenient
-        } else {
-            agentry_formats::Strictness::Strict
-        },
-        ..agentry_formats::ReadOptions::default()
-    }
-}
-
 /// Print one JSON document on stdout (the `--json` contract).
 pub fn print_json<T: serde::Serialize + ?Sized>(value: &T) -> anyhow::Result<()> {
     use std::io::Write;

@@ -4,8 +4,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use agentry_client::artifact::{self, Layer};
+use agentry_client::artifact::{self, Layer, Role};
+use agentry_formats::Extracted;
 use agentry_oci::media;
+use agentry_types::record::RecordWarning;
 use agentry_client::{BlobOutcome, BlobSource, NoProgress};
 use agentry_types::ManifestRef;
 use bytes::Bytes;
@@ -23,7 +25,16 @@ recognises (A2A card, OASF record, MCP server.json, NANDA AgentFacts, simple JSO
 own layer; capabilities.json; code-bundle.tar.gz (the folder's own, else every remaining file
 packed deterministically, hidden files excluded); context.tar.gz (the folder's own, else its
 context/ folder). A single file is pushed as a one-layer artifact of its detected format.
-Blobs the registry already has are not sent again.")]
+Blobs the registry already has are not sent again.
+
+Before anything is sent, the description is read here exactly as an agentry pod reads it: an
+invalid one is refused (exit 1, nothing uploaded); the warnings a pod stores with the record are
+printed (stderr; `warnings` in --json), with the record's AGNTCY CID for OASF records. A pod run
+with --strict-records refuses a record that has warnings.
+
+Examples:
+  agentry push ./agent-financial-analyst localhost:5000/acme/financial-analyst:2.4.1
+  agentry push server.json localhost:5000/io.github.acme/weather:1.0.0 --json")]
 pub struct Args {
     /// Agent folder, or a single description file.
     pub path: PathBuf,
@@ -60,6 +71,70 @@ struct PushReport {
     artifact_type: &'static str,
     size: u64,
     blobs: Vec<BlobReport>,
+    /// What the registry stores with the record: accepted, but not listed by its format.
+    warnings: Vec<RecordWarning>,
+    /// The record's CID as the AGNTCY Directory computes it (OASF descriptions).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cid: Option<String>,
+}
+
+/// Largest description read here, as a pod reads it (`max_record_bytes`' default).
+const MAX_DESCRIPTION_BYTES: u64 = 4 * 1024 * 1024;
+
+/// The record an agentry pod stores for `packed` pushed to `reference`, read here with the same
+/// rules, so that an invalid description is refused before anything is uploaded and the
+/// warnings the pod will store are shown. The manifest digest is not known yet; nothing the
+/// rules decide depends on it.
+async fn read_here(
+    packed: &artifact::Packed,
+    reference: &agentry_types::Reference,
+) -> anyhow::Result<Extracted> {
+    let mut contents = Vec::new();
+    for l in packed
+        .layers
+        .iter()
+        .filter(|l| matches!(l.role, Role::Description | Role::Capabilities))
+    {
+        let bytes = match &l.source {
+            BlobSource::Bytes(b) => b.clone(),
+            BlobSource::File { path, size } if *size <= MAX_DESCRIPTION_BYTES => {
+                Bytes::from(tokio::fs::read(path).await?)
+            }
+            BlobSource::File { size, .. } => {
+                return Err(Coded::new(
+                    Code::Failure,
+                    format!(
+                        "{}: {size} bytes; agent descriptions are limited to {MAX_DESCRIPTION_BYTES} bytes",
+                        l.title
+                    ),
+                )
+                .into());
+            }
+        };
+        contents.push((l.media_type.clone(), bytes));
+    }
+    let layers: Vec<agentry_formats::Layer<'_>> = contents
+        .iter()
+        .map(|(media_type, bytes)| agentry_formats::Layer { media_type, bytes })
+        .collect();
+    let coords = agentry_formats::Coordinates {
+        namespace: reference.name.namespace().to_owned(),
+        name: reference.name.basename().to_owned(),
+        // The tag the push uses: the reference's, `latest` when it names neither tag nor digest.
+        tag: match (&reference.tag, &reference.digest) {
+            (Some(t), _) => Some(t.as_str().to_owned()),
+            (None, None) => Some("latest".to_owned()),
+            (None, Some(_)) => None,
+        },
+        manifest_digest: None,
+    };
+    agentry_formats::extract_artifact(&layers, &coords).map_err(|report| {
+        Coded::new(
+            Code::Failure,
+            format!("the agent description is invalid; nothing was pushed: {report}"),
+        )
+        .into()
+    })
 }
 
 pub async fn run(args: Args, global: &Global) -> anyhow::Result<ExitCode> {
@@ -79,6 +154,7 @@ pub async fn run(args: Args, global: &Global) -> anyhow::Result<ExitCode> {
     }
 
     let packed = artifact::pack(&args.path, &FormatsDetector).await?;
+    let extracted = read_here(&packed, &reference).await?;
     let repo = reference.name.clone();
     let bars = Bars::new(global);
 
@@ -164,10 +240,25 @@ pub async fn run(args: Args, global: &Global) -> anyhow::Result<ExitCode> {
         artifact_type: media::OSSA_AGENT_ARTIFACT,
         size,
         blobs,
+        warnings: extracted.record.provenance.warnings.clone(),
+        cid: extracted.record.identity.oasf_cid.clone(),
     };
     if global.json {
         print_json(&report)?;
     } else {
+        for w in &report.warnings {
+            let at = if w.pointer.is_empty() { "/" } else { &w.pointer };
+            eprintln!("warning: {at}: {}", w.reason);
+        }
+        if !report.warnings.is_empty() {
+            eprintln!(
+                "the registry stores {} warning(s) with the record (a --strict-records registry refuses it)",
+                report.warnings.len()
+            );
+        }
+        if let Some(cid) = &report.cid {
+            println!("cid {cid}");
+        }
         for b in &report.blobs {
             let what = match b.outcome {
                 BlobOutcome::Existed => "exists  ",

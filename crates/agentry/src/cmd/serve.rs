@@ -47,6 +47,13 @@ pub struct Args {
     #[arg(long, env = "AGENTRY_MAX_BLOB_BYTES", default_value_t = 64 * 1024 * 1024 * 1024)]
     pub max_blob_bytes: u64,
 
+    /// Refuse agent descriptions that have warnings (unknown enum values, empty optional
+    /// strings, fields of other versions: what the format's schema does not list) instead of
+    /// storing them with their warnings. Off by default: a registry that bridges others stores
+    /// what they publish.
+    #[arg(long, env = "AGENTRY_STRICT_RECORDS", value_parser = clap::builder::FalseyValueParser::new())]
+    pub strict_records: bool,
+
     /// Page cache of the metadata database, in MiB (the OS page cache holds the file too).
     #[arg(long, env = "AGENTRY_META_CACHE_MB", default_value_t = 64, value_name = "MIB")]
     pub meta_cache_mb: u64,
@@ -82,6 +89,7 @@ impl Args {
             max_manifest_bytes: self.max_manifest_bytes,
             max_blob_bytes: self.max_blob_bytes,
             meta_cache_mb: self.meta_cache_mb,
+            strict_records: self.strict_records,
             embed_precision: self.embed_precision.embed_precision,
             upload_ttl: Duration::from_secs(self.upload_ttl),
             shutdown_grace: Duration::from_secs(self.shutdown_grace),

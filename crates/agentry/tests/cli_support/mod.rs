@@ -103,19 +103,21 @@ fn wait_ready(addr: &str, child: &mut Child) {
 impl Registry {
     /// Start `backend`; with `user` = Some((name, password)) it requires Basic auth.
     pub fn start(backend: Backend, user: Option<(&str, &str)>) -> Registry {
-        Registry::start_with(backend, user, None)
+        Registry::start_with(backend, user, &[])
     }
 
     /// `agentry serve --tls-cert cert --tls-key key`, with Basic auth for `user` if given.
     pub fn start_tls(user: Option<(&str, &str)>, cert: &Path, key: &Path) -> Registry {
-        Registry::start_with(Backend::Agentry, user, Some((cert, key)))
+        let (cert, key) = (cert.display().to_string(), key.display().to_string());
+        Registry::start_with(
+            Backend::Agentry,
+            user,
+            &["--tls-cert", &cert, "--tls-key", &key],
+        )
     }
 
-    fn start_with(
-        backend: Backend,
-        user: Option<(&str, &str)>,
-        tls: Option<(&Path, &Path)>,
-    ) -> Registry {
+    /// [`Registry::start`] with more `agentry serve` arguments (ignored for docker-registry).
+    pub fn start_with(backend: Backend, user: Option<(&str, &str)>, args: &[&str]) -> Registry {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
         let addr = format!("127.0.0.1:{}", free_port());
         let htpasswd = user.map(|(u, p)| {
@@ -135,9 +137,7 @@ impl Registry {
                 if let Some(f) = &htpasswd {
                     c.arg("--auth").arg("htpasswd").arg(f);
                 }
-                if let Some((cert, key)) = tls {
-                    c.arg("--tls-cert").arg(cert).arg("--tls-key").arg(key);
-                }
+                c.args(args);
                 c.env("HOME", dir.path()).env_remove("AGENTRY_CONFIG");
                 c
             }
