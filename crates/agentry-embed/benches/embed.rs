@@ -11,13 +11,18 @@
 //!   `/proc/self/task/*/schedstat`, in ns). For a 1-thread run this is what the work costs one
 //!   core, whatever else runs: records/s on that clock is the per-core throughput.
 
-#[path = "../tests/common/mod.rs"]
-mod common;
-
 use std::time::{Duration, Instant};
 
 use agentry_embed::{Embedder, MiniLmEmbedder, MiniLmOptions, Precision};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+
+/// The real model from the shared cache (`agentry_model::cache`), fetched on first use.
+fn model_dir() -> &'static std::path::Path {
+    match agentry_model::cache::shared() {
+        Ok(c) => &c.model_dir,
+        Err(e) => panic!("the benchmark needs the model: {e}"),
+    }
+}
 
 fn descriptions() -> Vec<String> {
     #[derive(serde::Deserialize)]
@@ -35,7 +40,7 @@ fn load(threads: usize, batch_size: usize) -> MiniLmEmbedder {
 
 fn load_at(threads: usize, batch_size: usize, precision: Precision) -> MiniLmEmbedder {
     MiniLmEmbedder::load_with(
-        &common::model_dir(),
+        model_dir(),
         MiniLmOptions {
             batch_size,
             threads: Some(threads),

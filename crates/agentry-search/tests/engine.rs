@@ -1,6 +1,6 @@
 //! End-to-end tests of the discovery engine on hand-written and generated records.
 //!
-//! The embedder here is the hashing stand-in (feature `test-embedder`): it checks the semantic
+//! The embedder here is the hashing stand-in (feature `hashing`): it checks the semantic
 //! plumbing (vectors stored, persisted, filtered, fused, model-id checks), not meaning. The
 //! meaning-level checks (paraphrase recall) run with the real model in the benchmark and in
 //! `tests/semantic_minilm.rs` when the model files are present.
@@ -9,12 +9,12 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use agentry_embed::{Embedder, HashingEmbedder};
 use agentry_search::generator::{Generator, Samples};
 use agentry_search::{
     CapabilityRequirement, IndexOptions, IndexedAgent, MatchRequest, Query, SearchError,
     SearchIndex, SemanticStatus, VersionSpec,
 };
+use agentry_types::embed::{Embedder, HashingEmbedder};
 use agentry_types::record::{
     Identity, Platform, ProtocolEndpoint, ProtocolKind, Runtime, Skill, TaxonomyRef,
 };
@@ -495,7 +495,7 @@ fn semantic_needs_a_model_and_persists_without_reembedding() {
         fn dim(&self) -> usize {
             self.0.dim()
         }
-        fn embed(&self, t: &[&str]) -> Result<Vec<Vec<f32>>, agentry_embed::EmbedError> {
+        fn embed(&self, t: &[&str]) -> Result<Vec<Vec<f32>>, agentry_types::embed::EmbedError> {
             self.1
                 .fetch_add(t.len(), std::sync::atomic::Ordering::SeqCst);
             self.0.embed(t)

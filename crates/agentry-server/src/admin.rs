@@ -3,6 +3,11 @@
 //! `POST /api/v1/admin/gc?dry_run=true&grace_secs=3600`: garbage-collect unreferenced blobs
 //! while the pod serves. The metadata database is held by the serving process, so an operator
 //! collecting garbage on a live pod goes through here (`agentry gc --registry URL`).
+//!
+//! `POST /api/v1/admin/reindex?batch=256`: rebuild the discovery index from the stored records
+//! while the pod serves ([`crate::reindex::run`], the loop `agentry reindex` runs offline).
+//! Answers `{"indexed", "embedded", "seconds", "semantic"}`; 409 while another reindex runs,
+//! 503 on a pod without a discovery index.
 
 use std::time::{Duration, SystemTime};
 
@@ -13,6 +18,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
+use crate::problem::Problem;
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize)]
@@ -89,6 +95,64 @@ pub async fn gc(
         Err(e) => {
             tracing::error!(error = %e, "garbage collection failed");
             crate::problem::Problem::internal("garbage collection failed").into_response()
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReindexParams {
+    /// Records per index commit (and per embedding run), at least 1 (default 256).
+    pub batch: Option<usize>,
+}
+
+pub async fn reindex(
+    State(state): State<AppState>,
+    params: Result<Query<ReindexParams>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let Query(params) = match params {
+        Ok(p) => p,
+        Err(e) => return Problem::bad_request("query", e.body_text()).into_response(),
+    };
+    let batch = params.batch.unwrap_or(256);
+    if batch == 0 {
+        return Problem::bad_request("batch", "batch must be at least 1").into_response();
+    }
+    let Some(index) = state.search.clone() else {
+        return Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Service Unavailable",
+            "this pod has no discovery index",
+        )
+        .into_response();
+    };
+    let Ok(_running) = state.reindexing.try_lock() else {
+        return Problem::new(
+            StatusCode::CONFLICT,
+            "Conflict",
+            "a reindex is already running on this pod",
+        )
+        .into_response();
+    };
+    match crate::reindex::run(&*state.meta, index.clone(), batch, |_| {}).await {
+        Ok(done) => {
+            tracing::info!(
+                indexed = done.indexed,
+                embedded = done.embedded,
+                seconds = done.seconds,
+                "online reindex finished"
+            );
+            let body = serde_json::json!({
+                "indexed": done.indexed,
+                "embedded": done.embedded,
+                "seconds": done.seconds,
+                "semantic": index.stats().semantic,
+            });
+            (StatusCode::OK, Json(body)).into_response()
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "online reindex failed");
+            Problem::internal(format!("reindex failed: {e}")).into_response()
         }
     }
 }

@@ -17,6 +17,7 @@ pub mod health;
 pub mod oci;
 pub mod problem;
 pub mod records;
+pub mod reindex;
 pub mod router;
 pub mod serve;
 pub mod state;

@@ -155,16 +155,16 @@ pub async fn on_manifest_stored(
     let (Some(idx), Some(record)) = (state.search.clone(), record) else {
         return;
     };
-    let agent = agentry_search::IndexedAgent {
-        record: record.clone(),
-        repo: repo.clone(),
-        manifest_digest: digest.clone(),
-        // Nothing is proven beyond the digest until the trust engine verifies more.
-        trust_tier: agentry_types::TrustTier::None,
-        source_pod: "local".into(),
-        pushed_at: std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs() as i64),
+    // The manifest's stored time (a re-push keeps the first), as `agentry reindex` reads it.
+    let agent = match crate::reindex::stored_agent(&*state.meta, repo, digest, record.clone()).await
+    {
+        Ok(Some(agent)) => agent,
+        // Deleted again before it could be indexed: nothing to find.
+        Ok(None) => return,
+        Err(e) => {
+            tracing::error!(%repo, %digest, error = %e, "reading the stored manifest to index it failed; run `agentry reindex`");
+            return;
+        }
     };
     match tokio::task::spawn_blocking(move || idx.upsert(agent)).await {
         Ok(Ok(())) => {}

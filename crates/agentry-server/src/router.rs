@@ -19,6 +19,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v2/", any(oci::route))
         .route("/v2/{*path}", any(oci::route))
         .route("/api/v1/admin/gc", post(admin::gc))
+        .route("/api/v1/admin/reindex", post(admin::reindex))
         .merge(crate::api::routes())
         .layer(middleware::from_fn_with_state(
             state.clone(),

@@ -17,6 +17,8 @@ pub struct AppState {
     pub auth: Option<Arc<Htpasswd>>,
     /// The discovery index (`<data>/search`); `None` in pods built without one (some tests).
     pub search: Option<Arc<agentry_search::SearchIndex>>,
+    /// Held while an online reindex runs (one at a time).
+    pub reindexing: Arc<tokio::sync::Mutex<()>>,
     ready: Arc<AtomicBool>,
 }
 
@@ -33,6 +35,7 @@ impl AppState {
             config: Arc::new(config),
             auth: auth.map(Arc::new),
             search: None,
+            reindexing: Arc::default(),
             ready: Arc::new(AtomicBool::new(false)),
         }
     }

@@ -2,7 +2,8 @@
 //! range, skill and words as soon as the push returns; bad parameters answer problem+json
 //! naming the parameter; the OpenAPI document is served.
 
-mod common;
+// `pub`: each test binary uses a different part of the shared helpers.
+pub mod common;
 
 use agentry_types::{AGENT_ARTIFACT_TYPE, Digest};
 use common::{OCI_MANIFEST, Pod};
@@ -349,5 +350,95 @@ async fn pushed_agents_are_findable_every_way() {
     assert_eq!(r.status(), 202);
     let (_, _, v) = get(&pod, "/api/v1/agents/acme/currency-agent").await;
     assert_eq!(v["version"], "1.0.0", "{v}");
+    pod.stop().await;
+}
+
+/// The versions `GET /api/v1/agents/{repo}` lists, highest first (versions that are not
+/// semantic order by push time, newest first).
+async fn versions(pod: &Pod, repo: &str) -> Vec<String> {
+    let (status, _, v) = get(pod, &format!("/api/v1/agents/{repo}")).await;
+    assert_eq!(status, 200, "{v}");
+    v["versions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|s| s.as_str().unwrap_or("").to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_repush_and_an_online_reindex_keep_the_manifests_push_time() {
+    let pod = Pod::start().await;
+    let skill = ("nightly", "Nightly builds", "Builds every night.");
+    let older = card("nightly", "build-b", "The nightly build agent.", skill);
+    let newer = card("nightly", "build-a", "The nightly build agent.", skill);
+    push_agent(&pod, "acme/nightly", "build-b", &older).await;
+    // Push times are unix seconds: the second push must land in a later second.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    push_agent(&pod, "acme/nightly", "build-a", &newer).await;
+    assert_eq!(versions(&pod, "acme/nightly").await, ["build-a", "build-b"]);
+
+    // The same manifest pushed again keeps its first push time (the store's), so it does not
+    // jump ahead of the newer build.
+    push_agent(&pod, "acme/nightly", "build-b", &older).await;
+    assert_eq!(versions(&pod, "acme/nightly").await, ["build-a", "build-b"]);
+
+    let r = pod
+        .client
+        .post(pod.u("/api/v1/admin/reindex"))
+        .send()
+        .await
+        .expect("reindex");
+    assert_eq!(r.status(), 200);
+    let v: Value = r.json().await.expect("json");
+    assert_eq!(v["indexed"], 2, "{v}");
+    assert_eq!(v["embedded"], 0, "{v}");
+    assert!(v["seconds"].as_f64().is_some(), "{v}");
+    assert_eq!(v["semantic"]["status"], "unavailable", "{v}");
+    assert_eq!(versions(&pod, "acme/nightly").await, ["build-a", "build-b"]);
+    let (_, _, found) = get(&pod, "/api/v1/agents?q=nightly").await;
+    assert_eq!(found["items"].as_array().map(Vec::len), Some(2), "{found}");
+
+    // Bad parameters name themselves.
+    let r = pod
+        .client
+        .post(pod.u("/api/v1/admin/reindex?batch=0"))
+        .send()
+        .await
+        .expect("reindex");
+    assert_eq!(r.status(), 400);
+    let v: Value = r.json().await.expect("json");
+    assert_eq!(v["parameter"], "batch", "{v}");
+    pod.stop().await;
+}
+
+#[tokio::test]
+async fn the_online_reindex_needs_a_user_when_auth_is_on() {
+    let (pod, _htpasswd) = common::pod_with_users(&["alice"]).await;
+    let r = pod
+        .client
+        .post(pod.u("/api/v1/admin/reindex"))
+        .send()
+        .await
+        .expect("reindex");
+    assert_eq!(r.status(), 401);
+    let r = pod
+        .client
+        .post(pod.u("/api/v1/admin/reindex"))
+        .basic_auth("alice", Some("wrong"))
+        .send()
+        .await
+        .expect("reindex");
+    assert_eq!(r.status(), 401);
+    let r = pod
+        .client
+        .post(pod.u("/api/v1/admin/reindex"))
+        .basic_auth("alice", Some("pw"))
+        .send()
+        .await
+        .expect("reindex");
+    assert_eq!(r.status(), 200);
+    let v: Value = r.json().await.expect("json");
+    assert_eq!(v["indexed"], 0, "{v}");
     pod.stop().await;
 }

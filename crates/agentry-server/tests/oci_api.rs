@@ -1,9 +1,10 @@
 //! The OCI Distribution v1.1 API over real HTTP: every endpoint, its success and its errors.
 
-mod common;
+// `pub`: each test binary uses a different part of the shared helpers.
+pub mod common;
 
 use agentry_types::{Digest, DigestAlgorithm};
-use common::{OCI_INDEX, OCI_MANIFEST, Pod, error_code, manifest};
+use common::{OCI_INDEX, OCI_MANIFEST, Pod, error_code, manifest, pod_with_users};
 use serde_json::json;
 
 #[tokio::test]
@@ -433,18 +434,6 @@ async fn a_mount_without_from_takes_the_blob_from_a_repository_that_links_it() {
     }
     assert_session_without_from(&pod, "fourth", &d).await;
     pod.stop().await;
-}
-
-/// A pod with htpasswd auth for `users`, each with the password `pw`; keep the directory
-/// alive as long as the pod.
-async fn pod_with_users(users: &[&str]) -> (Pod, tempfile::TempDir) {
-    let hash = bcrypt::hash("pw", 4).expect("hash");
-    let dir = tempfile::tempdir().expect("tmp");
-    let file = dir.path().join("htpasswd");
-    let lines: String = users.iter().map(|u| format!("{u}:{hash}\n")).collect();
-    std::fs::write(&file, lines).expect("write");
-    let pod = Pod::start_with(|c| c.htpasswd = Some(file.clone())).await;
-    (pod, dir)
 }
 
 #[tokio::test]

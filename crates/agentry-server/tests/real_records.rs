@@ -4,7 +4,8 @@
 //! naming each warning; the deliberately invalid documents of other projects are refused with
 //! a message naming the field, and nothing of them is stored.
 
-mod common;
+// `pub`: each test binary uses a different part of the shared helpers.
+pub mod common;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

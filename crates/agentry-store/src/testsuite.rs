@@ -1,19 +1,23 @@
 //! The one test suite every storage backend must pass (feature `testsuite`).
 //!
-//! Each runner takes a factory that returns a fresh, empty store plus a guard kept alive for
-//! the case (a temp dir, a test database), and runs every case of the contract against it:
+//! The cases are listed once, in the macros [`blob_suite!`](crate::blob_suite),
+//! [`meta_suite!`](crate::meta_suite) and [`gc_suite!`](crate::gc_suite). A backend's test file
+//! invokes them with a factory that returns a fresh, empty store plus a guard kept alive for
+//! the case (a temp dir, a test database); each expands to one `#[tokio::test]` per case,
+//! named after it, so every case passes or fails on its own and can be run alone
+//! (`cargo test -p agentry-store meta_blob_repositories`):
 //!
 //! ```ignore
-//! agentry_store::testsuite::run_blob_suite(|| async {
+//! agentry_store::blob_suite!(|| async {
 //!     let dir = tempfile::tempdir().unwrap();
 //!     (FsBlobStore::open(dir.path()).unwrap(), dir)
-//! }).await;
+//! });
 //! ```
 //!
-//! A failing case panics with its name and what went wrong. Nothing here depends on timing:
+//! The case functions are public so the macros can name them from another crate; a failing
+//! case panics with what went wrong. Nothing here depends on timing:
 //! concurrency cases assert invariants that hold under every interleaving.
 
-use std::future::Future;
 use std::io;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -199,57 +203,96 @@ fn by_digest(d: &Digest) -> ManifestRef {
     ManifestRef::Digest(d.clone())
 }
 
-macro_rules! run_case {
-    ($suite:literal, $make:expr, $case:ident) => {{
-        let (store, guard) = $make().await;
-        eprintln!("{} suite: {}", $suite, stringify!($case));
-        $case(Arc::new(store)).await;
-        drop(guard);
-    }};
+/// One test per case for a single store (`blob_suite!`, `meta_suite!`).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __store_suite_tests {
+    ($make:expr; $($case:ident,)*) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                let (store, guard) = ($make)().await;
+                $crate::testsuite::$case(::std::sync::Arc::new(store)).await;
+                drop(guard);
+            }
+        )*
+    };
+}
+
+/// One test per case for a blob store and a metadata store together (`gc_suite!`).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __store_pair_suite_tests {
+    ($make:expr; $($case:ident,)*) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                let (blobs, meta, guard) = ($make)().await;
+                $crate::testsuite::$case(
+                    ::std::sync::Arc::new(blobs),
+                    ::std::sync::Arc::new(meta),
+                )
+                .await;
+                drop(guard);
+            }
+        )*
+    };
 }
 
 // ---------------------------------------------------------------------------------------------
 // blob store
 
-/// Run every [`BlobStore`] case. `make` returns a fresh, empty store and a guard to keep alive.
-pub async fn run_blob_suite<S, G, F, Fut>(make: F)
-where
-    S: BlobStore,
-    G: Send + 'static,
-    F: Fn() -> Fut,
-    Fut: Future<Output = (S, G)>,
-{
-    run_case!("blob", make, blob_put_read_stat);
-    run_case!("blob", make, blob_put_streams_many_batches);
-    run_case!("blob", make, blob_put_empty);
-    run_case!("blob", make, blob_put_sha512);
-    run_case!("blob", make, blob_put_digest_mismatch_stores_nothing);
-    run_case!("blob", make, blob_put_size_mismatch_stores_nothing);
-    run_case!("blob", make, blob_put_limits);
-    run_case!("blob", make, blob_put_stops_reading_past_limit);
-    run_case!("blob", make, blob_put_body_error_stores_nothing);
-    run_case!("blob", make, blob_put_cancelled_stores_nothing);
-    run_case!("blob", make, blob_put_is_idempotent);
-    run_case!("blob", make, blob_range_reads);
-    run_case!("blob", make, blob_delete);
-    run_case!("blob", make, blob_delete_if_stale);
-    run_case!("blob", make, blob_list);
-    run_case!("blob", make, upload_lifecycle);
-    run_case!("blob", make, upload_empty);
-    run_case!("blob", make, upload_sha512_finish);
-    run_case!("blob", make, upload_rejects_out_of_order_and_overlap);
-    run_case!("blob", make, upload_body_error_keeps_previous_size);
-    run_case!("blob", make, upload_size_mismatch_keeps_previous_size);
-    run_case!("blob", make, upload_limit_covers_whole_upload);
-    run_case!("blob", make, upload_cancelled_append_keeps_previous_size);
-    run_case!("blob", make, upload_finish_digest_mismatch_discards);
-    run_case!("blob", make, upload_unknown);
-    run_case!("blob", make, upload_abort);
-    run_case!("blob", make, upload_list);
-    run_case!("blob", make, upload_concurrent_appends_do_not_interleave);
+/// Runs every [`BlobStore`] case as its own `#[tokio::test]` (named after the case), against
+/// the store `make` returns: `make` is an expression callable as `make().await` that yields a
+/// fresh, empty store and a guard kept alive for the case (a temp dir, a test database).
+///
+/// ```ignore
+/// agentry_store::blob_suite!(|| async {
+///     let dir = tempfile::tempdir().unwrap();
+///     (FsBlobStore::open(dir.path()).unwrap(), dir)
+/// });
+/// ```
+///
+/// The invoking crate needs `tokio` (with `macros` and `rt-multi-thread`) among its
+/// dev-dependencies.
+#[macro_export]
+macro_rules! blob_suite {
+    ($make:expr $(,)?) => {
+        $crate::__store_suite_tests! {
+            $make;
+            blob_put_read_stat,
+            blob_put_streams_many_batches,
+            blob_put_empty,
+            blob_put_sha512,
+            blob_put_digest_mismatch_stores_nothing,
+            blob_put_size_mismatch_stores_nothing,
+            blob_put_limits,
+            blob_put_stops_reading_past_limit,
+            blob_put_body_error_stores_nothing,
+            blob_put_cancelled_stores_nothing,
+            blob_put_is_idempotent,
+            blob_range_reads,
+            blob_delete,
+            blob_delete_if_stale,
+            blob_list,
+            upload_lifecycle,
+            upload_empty,
+            upload_sha512_finish,
+            upload_rejects_out_of_order_and_overlap,
+            upload_body_error_keeps_previous_size,
+            upload_size_mismatch_keeps_previous_size,
+            upload_limit_covers_whole_upload,
+            upload_cancelled_append_keeps_previous_size,
+            upload_finish_digest_mismatch_discards,
+            upload_unknown,
+            upload_abort,
+            upload_list,
+            upload_concurrent_appends_do_not_interleave,
+        }
+    };
 }
 
-async fn blob_put_read_stat<S: BlobStore>(s: Arc<S>) {
+pub async fn blob_put_read_stat<S: BlobStore>(s: Arc<S>) {
     let data = pattern(100_000, 1);
     let d = Digest::sha256(&data);
     let n = s
@@ -264,7 +307,7 @@ async fn blob_put_read_stat<S: BlobStore>(s: Arc<S>) {
     assert!(s.read(&absent, None).await.must("read absent").is_none());
 }
 
-async fn blob_put_streams_many_batches<S: BlobStore>(s: Arc<S>) {
+pub async fn blob_put_streams_many_batches<S: BlobStore>(s: Arc<S>) {
     // Crosses internal batch sizes, unknown length.
     let data = pattern(3 * 1024 * 1024 + 17, 2);
     let d = Digest::sha256(&data);
@@ -276,7 +319,7 @@ async fn blob_put_streams_many_batches<S: BlobStore>(s: Arc<S>) {
     assert_eq!(read_all(&*s, &d, None).await, Some((n, data)));
 }
 
-async fn blob_put_empty<S: BlobStore>(s: Arc<S>) {
+pub async fn blob_put_empty<S: BlobStore>(s: Arc<S>) {
     let d = Digest::sha256(b"");
     let n = s
         .put(&d, Box::pin(stream::empty()), Some(0), LIMIT)
@@ -287,7 +330,7 @@ async fn blob_put_empty<S: BlobStore>(s: Arc<S>) {
     assert_eq!(read_all(&*s, &d, None).await, Some((0, Vec::new())));
 }
 
-async fn blob_put_sha512<S: BlobStore>(s: Arc<S>) {
+pub async fn blob_put_sha512<S: BlobStore>(s: Arc<S>) {
     let data = pattern(5000, 3);
     let d = Digest::of(DigestAlgorithm::Sha512, &data);
     s.put(&d, body_of(&data, 1000), None, LIMIT)
@@ -296,7 +339,7 @@ async fn blob_put_sha512<S: BlobStore>(s: Arc<S>) {
     assert_eq!(read_all(&*s, &d, None).await, Some((5000, data)));
 }
 
-async fn blob_put_digest_mismatch_stores_nothing<S: BlobStore>(s: Arc<S>) {
+pub async fn blob_put_digest_mismatch_stores_nothing<S: BlobStore>(s: Arc<S>) {
     let data = pattern(10_000, 4);
     let claimed = Digest::sha256(b"something else");
     let err = s
@@ -315,7 +358,7 @@ async fn blob_put_digest_mismatch_stores_nothing<S: BlobStore>(s: Arc<S>) {
     assert_eq!(s.list().count().await, 0, "nothing may be stored");
 }
 
-async fn blob_put_size_mismatch_stores_nothing<S: BlobStore>(s: Arc<S>) {
+pub async fn blob_put_size_mismatch_stores_nothing<S: BlobStore>(s: Arc<S>) {
     let data = pattern(1000, 5);
     let d = Digest::sha256(&data);
     for announced in [999u64, 1001, 0] {
@@ -328,7 +371,7 @@ async fn blob_put_size_mismatch_stores_nothing<S: BlobStore>(s: Arc<S>) {
     assert_eq!(s.list().count().await, 0, "nothing may be stored");
 }
 
-async fn blob_put_limits<S: BlobStore>(s: Arc<S>) {
+pub async fn blob_put_limits<S: BlobStore>(s: Arc<S>) {
     let data = pattern(1000, 6);
     let d = Digest::sha256(&data);
     match s.put(&d, body_of(&data, 64), None, 999).await {
@@ -351,7 +394,7 @@ async fn blob_put_limits<S: BlobStore>(s: Arc<S>) {
     assert_eq!(s.stat(&d).await.must("stat"), Some(1000));
 }
 
-async fn blob_put_stops_reading_past_limit<S: BlobStore>(s: Arc<S>) {
+pub async fn blob_put_stops_reading_past_limit<S: BlobStore>(s: Arc<S>) {
     // An endless body: the store must stop at the limit instead of reading on (or buffering).
     const CHUNK: usize = 64 * 1024;
     const LIM: u64 = 1024 * 1024;
@@ -375,7 +418,7 @@ async fn blob_put_stops_reading_past_limit<S: BlobStore>(s: Arc<S>) {
     assert_eq!(s.list().count().await, 0);
 }
 
-async fn blob_put_body_error_stores_nothing<S: BlobStore>(s: Arc<S>) {
+pub async fn blob_put_body_error_stores_nothing<S: BlobStore>(s: Arc<S>) {
     let data = pattern(50_000, 8);
     let d = Digest::sha256(&data);
     match s.put(&d, failing_body(&data), None, LIMIT).await {
@@ -389,7 +432,7 @@ async fn blob_put_body_error_stores_nothing<S: BlobStore>(s: Arc<S>) {
     assert_eq!(s.stat(&d).await.must("stat"), Some(50_000));
 }
 
-async fn blob_put_cancelled_stores_nothing<S: BlobStore>(s: Arc<S>) {
+pub async fn blob_put_cancelled_stores_nothing<S: BlobStore>(s: Arc<S>) {
     let data = pattern(2 * 1024 * 1024, 9);
     let d = Digest::sha256(b"cancelled");
     let (tx, rx) = tokio::sync::oneshot::channel();
@@ -402,7 +445,7 @@ async fn blob_put_cancelled_stores_nothing<S: BlobStore>(s: Arc<S>) {
     assert_eq!(s.list().count().await, 0, "a cancelled put stores nothing");
 }
 
-async fn blob_put_is_idempotent<S: BlobStore>(s: Arc<S>) {
+pub async fn blob_put_is_idempotent<S: BlobStore>(s: Arc<S>) {
     let data = pattern(30_000, 10);
     let d = put_bytes(&*s, &data).await;
     let again = s
@@ -420,7 +463,7 @@ async fn blob_put_is_idempotent<S: BlobStore>(s: Arc<S>) {
     assert_eq!(listed.len(), 1);
 }
 
-async fn blob_range_reads<S: BlobStore>(s: Arc<S>) {
+pub async fn blob_range_reads<S: BlobStore>(s: Arc<S>) {
     let data = pattern(1000, 11);
     let d = put_bytes(&*s, &data).await;
     let r = |first, last| Some(ByteRange { first, last });
@@ -441,7 +484,7 @@ async fn blob_range_reads<S: BlobStore>(s: Arc<S>) {
     }
 }
 
-async fn blob_delete<S: BlobStore>(s: Arc<S>) {
+pub async fn blob_delete<S: BlobStore>(s: Arc<S>) {
     let d = put_bytes(&*s, b"to delete").await;
     assert!(s.delete(&d).await.must("delete"));
     assert_eq!(s.stat(&d).await.must("stat"), None);
@@ -449,7 +492,7 @@ async fn blob_delete<S: BlobStore>(s: Arc<S>) {
     assert!(!s.delete(&d).await.must("delete again"));
 }
 
-async fn blob_delete_if_stale<S: BlobStore>(s: Arc<S>) {
+pub async fn blob_delete_if_stale<S: BlobStore>(s: Arc<S>) {
     let d = put_bytes(&*s, b"maybe stale").await;
     let hour = Duration::from_secs(3600);
     let past = SystemTime::now() - hour;
@@ -491,7 +534,7 @@ async fn blob_delete_if_stale<S: BlobStore>(s: Arc<S>) {
     assert_eq!(s.stat(&d2).await.must("stat"), Some(9));
 }
 
-async fn blob_list<S: BlobStore>(s: Arc<S>) {
+pub async fn blob_list<S: BlobStore>(s: Arc<S>) {
     let before = SystemTime::now() - Duration::from_secs(5);
     let a = put_bytes(&*s, b"alpha").await;
     let b = put_bytes(&*s, &pattern(4321, 12)).await;
@@ -538,7 +581,7 @@ async fn append<S: BlobStore + ?Sized>(
     .await
 }
 
-async fn upload_lifecycle<S: BlobStore>(s: Arc<S>) {
+pub async fn upload_lifecycle<S: BlobStore>(s: Arc<S>) {
     let id = UploadId::new();
     s.upload_start(&id).await.must("start");
     assert_eq!(s.upload_size(&id).await.must("size"), Some(0));
@@ -573,7 +616,7 @@ async fn upload_lifecycle<S: BlobStore>(s: Arc<S>) {
     assert!(s.upload_list().await.must("list").is_empty());
 }
 
-async fn upload_empty<S: BlobStore>(s: Arc<S>) {
+pub async fn upload_empty<S: BlobStore>(s: Arc<S>) {
     let id = UploadId::new();
     s.upload_start(&id).await.must("start");
     let d = Digest::sha256(b"");
@@ -581,7 +624,7 @@ async fn upload_empty<S: BlobStore>(s: Arc<S>) {
     assert_eq!(s.stat(&d).await.must("stat"), Some(0));
 }
 
-async fn upload_sha512_finish<S: BlobStore>(s: Arc<S>) {
+pub async fn upload_sha512_finish<S: BlobStore>(s: Arc<S>) {
     let id = UploadId::new();
     s.upload_start(&id).await.must("start");
     let data = pattern(200_000, 23);
@@ -591,7 +634,7 @@ async fn upload_sha512_finish<S: BlobStore>(s: Arc<S>) {
     assert_eq!(read_all(&*s, &d, None).await, Some((200_000, data)));
 }
 
-async fn upload_rejects_out_of_order_and_overlap<S: BlobStore>(s: Arc<S>) {
+pub async fn upload_rejects_out_of_order_and_overlap<S: BlobStore>(s: Arc<S>) {
     let id = UploadId::new();
     s.upload_start(&id).await.must("start");
     let c1 = pattern(100, 24);
@@ -613,7 +656,7 @@ async fn upload_rejects_out_of_order_and_overlap<S: BlobStore>(s: Arc<S>) {
     assert_eq!(read_all(&*s, &d, None).await, Some((200, all)));
 }
 
-async fn upload_body_error_keeps_previous_size<S: BlobStore>(s: Arc<S>) {
+pub async fn upload_body_error_keeps_previous_size<S: BlobStore>(s: Arc<S>) {
     let id = UploadId::new();
     s.upload_start(&id).await.must("start");
     let c1 = pattern(5000, 26);
@@ -635,7 +678,7 @@ async fn upload_body_error_keeps_previous_size<S: BlobStore>(s: Arc<S>) {
     assert_eq!(read_all(&*s, &d, None).await, Some((11_000, all)));
 }
 
-async fn upload_size_mismatch_keeps_previous_size<S: BlobStore>(s: Arc<S>) {
+pub async fn upload_size_mismatch_keeps_previous_size<S: BlobStore>(s: Arc<S>) {
     let id = UploadId::new();
     s.upload_start(&id).await.must("start");
     let c1 = pattern(300, 29);
@@ -654,7 +697,7 @@ async fn upload_size_mismatch_keeps_previous_size<S: BlobStore>(s: Arc<S>) {
     assert_eq!(s.upload_finish(&id, &d).await.must("finish"), 300);
 }
 
-async fn upload_limit_covers_whole_upload<S: BlobStore>(s: Arc<S>) {
+pub async fn upload_limit_covers_whole_upload<S: BlobStore>(s: Arc<S>) {
     let id = UploadId::new();
     s.upload_start(&id).await.must("start");
     let a = pattern(600, 30);
@@ -686,7 +729,7 @@ async fn upload_limit_covers_whole_upload<S: BlobStore>(s: Arc<S>) {
     assert_eq!(s.upload_finish(&id, &d).await.must("finish"), 1000);
 }
 
-async fn upload_cancelled_append_keeps_previous_size<S: BlobStore>(s: Arc<S>) {
+pub async fn upload_cancelled_append_keeps_previous_size<S: BlobStore>(s: Arc<S>) {
     let id = UploadId::new();
     s.upload_start(&id).await.must("start");
     let c1 = pattern(1000, 33);
@@ -713,7 +756,7 @@ async fn upload_cancelled_append_keeps_previous_size<S: BlobStore>(s: Arc<S>) {
     assert_eq!(read_all(&*s, &d, None).await, Some((1010, all)));
 }
 
-async fn upload_finish_digest_mismatch_discards<S: BlobStore>(s: Arc<S>) {
+pub async fn upload_finish_digest_mismatch_discards<S: BlobStore>(s: Arc<S>) {
     let id = UploadId::new();
     s.upload_start(&id).await.must("start");
     let data = pattern(4000, 36);
@@ -733,7 +776,7 @@ async fn upload_finish_digest_mismatch_discards<S: BlobStore>(s: Arc<S>) {
     assert!(s.upload_list().await.must("list").is_empty());
 }
 
-async fn upload_unknown<S: BlobStore>(s: Arc<S>) {
+pub async fn upload_unknown<S: BlobStore>(s: Arc<S>) {
     let id = UploadId::new();
     assert!(matches!(
         append(&*s, &id, 0, b"x").await,
@@ -748,7 +791,7 @@ async fn upload_unknown<S: BlobStore>(s: Arc<S>) {
     assert!(s.upload_list().await.must("list").is_empty());
 }
 
-async fn upload_abort<S: BlobStore>(s: Arc<S>) {
+pub async fn upload_abort<S: BlobStore>(s: Arc<S>) {
     let id = UploadId::new();
     s.upload_start(&id).await.must("start");
     append(&*s, &id, 0, b"some bytes").await.must("append");
@@ -762,7 +805,7 @@ async fn upload_abort<S: BlobStore>(s: Arc<S>) {
     s.upload_abort(&id).await.must("second abort");
 }
 
-async fn upload_list<S: BlobStore>(s: Arc<S>) {
+pub async fn upload_list<S: BlobStore>(s: Arc<S>) {
     let before = SystemTime::now() - Duration::from_secs(5);
     let (a, b) = (UploadId::new(), UploadId::new());
     s.upload_start(&a).await.must("start a");
@@ -779,7 +822,7 @@ async fn upload_list<S: BlobStore>(s: Arc<S>) {
     assert!(listed.iter().all(|(_, t)| *t >= before));
 }
 
-async fn upload_concurrent_appends_do_not_interleave<S: BlobStore>(s: Arc<S>) {
+pub async fn upload_concurrent_appends_do_not_interleave<S: BlobStore>(s: Arc<S>) {
     let id = UploadId::new();
     s.upload_start(&id).await.must("start");
     let a = pattern(3 * 1024 * 1024, 37);
@@ -819,32 +862,33 @@ async fn upload_concurrent_appends_do_not_interleave<S: BlobStore>(s: Arc<S>) {
 // ---------------------------------------------------------------------------------------------
 // metadata store
 
-/// Run every [`MetadataStore`] case. `make` returns a fresh, empty store and a guard.
-pub async fn run_meta_suite<M, G, F, Fut>(make: F)
-where
-    M: MetadataStore,
-    G: Send + 'static,
-    F: Fn() -> Fut,
-    Fut: Future<Output = (M, G)>,
-{
-    run_case!("meta", make, meta_links);
-    run_case!("meta", make, meta_mount);
-    run_case!("meta", make, meta_blob_repositories);
-    run_case!("meta", make, meta_put_and_get_manifest);
-    run_case!("meta", make, meta_put_missing_blob_is_atomic);
-    run_case!("meta", make, meta_put_index_needs_children);
-    run_case!("meta", make, meta_put_verifies_digest_and_size);
-    run_case!("meta", make, meta_put_is_idempotent_and_moves_tags);
-    run_case!("meta", make, meta_delete_tag);
-    run_case!("meta", make, meta_delete_manifest_cascades);
-    run_case!("meta", make, meta_tag_pagination);
-    run_case!("meta", make, meta_repository_pagination);
-    run_case!("meta", make, meta_referrers);
-    run_case!("meta", make, meta_upload_sessions);
-    run_case!("meta", make, meta_records);
-    run_case!("meta", make, meta_unused_and_release);
-    run_case!("meta", make, meta_concurrent_puts);
-    run_case!("meta", make, meta_concurrent_failures_are_isolated);
+/// Runs every [`MetadataStore`] case as its own `#[tokio::test]`, like [`blob_suite!`]: `make`
+/// yields a fresh, empty metadata store and a guard.
+#[macro_export]
+macro_rules! meta_suite {
+    ($make:expr $(,)?) => {
+        $crate::__store_suite_tests! {
+            $make;
+            meta_links,
+            meta_mount,
+            meta_blob_repositories,
+            meta_put_and_get_manifest,
+            meta_put_missing_blob_is_atomic,
+            meta_put_index_needs_children,
+            meta_put_verifies_digest_and_size,
+            meta_put_is_idempotent_and_moves_tags,
+            meta_delete_tag,
+            meta_delete_manifest_cascades,
+            meta_tag_pagination,
+            meta_repository_pagination,
+            meta_referrers,
+            meta_upload_sessions,
+            meta_records,
+            meta_unused_and_release,
+            meta_concurrent_puts,
+            meta_concurrent_failures_are_isolated,
+        }
+    };
 }
 
 /// Link fresh digests (metadata only: the blob store is not involved) into `r`.
@@ -858,7 +902,7 @@ async fn linked<M: MetadataStore + ?Sized>(m: &M, r: &RepoName, names: &[&str]) 
     out
 }
 
-async fn meta_links<M: MetadataStore>(m: Arc<M>) {
+pub async fn meta_links<M: MetadataStore>(m: Arc<M>) {
     let (r, other) = (repo("acme/agent"), repo("acme/other"));
     let d = Digest::sha256(b"blob");
     assert_eq!(m.blob_link(&r, &d).await.must("blob_link"), None);
@@ -881,7 +925,7 @@ async fn meta_links<M: MetadataStore>(m: Arc<M>) {
     assert_eq!(m.list_tags(&r, None, 100).await.must("tags"), None);
 }
 
-async fn meta_mount<M: MetadataStore>(m: Arc<M>) {
+pub async fn meta_mount<M: MetadataStore>(m: Arc<M>) {
     let (from, to) = (repo("a/src"), repo("b/dst"));
     let d = Digest::sha256(b"mounted");
     assert_eq!(m.mount_blob(&from, &to, &d).await.must("mount"), None);
@@ -893,7 +937,7 @@ async fn meta_mount<M: MetadataStore>(m: Arc<M>) {
 
 /// Where a mount without `from` looks: every repository linking the digest, in lexical
 /// order, at most `n`, and none after the link is gone.
-async fn meta_blob_repositories<M: MetadataStore>(m: Arc<M>) {
+pub async fn meta_blob_repositories<M: MetadataStore>(m: Arc<M>) {
     let (from, to) = (repo("a/src"), repo("b/dst"));
     let d = Digest::sha256(b"mounted");
     m.link_blob(&to, &d, 7).await.must("link");
@@ -924,7 +968,7 @@ async fn meta_blob_repositories<M: MetadataStore>(m: Arc<M>) {
     );
 }
 
-async fn meta_put_and_get_manifest<M: MetadataStore>(m: Arc<M>) {
+pub async fn meta_put_and_get_manifest<M: MetadataStore>(m: Arc<M>) {
     let r = repo("acme/analyst");
     let blobs = linked(&*m, &r, &["config", "layer1", "layer2"]).await;
     let mut put = manifest(&r, "m1", &blobs, &[], Some("1.0"), None);
@@ -988,7 +1032,7 @@ async fn meta_put_and_get_manifest<M: MetadataStore>(m: Arc<M>) {
     );
 }
 
-async fn meta_put_missing_blob_is_atomic<M: MetadataStore>(m: Arc<M>) {
+pub async fn meta_put_missing_blob_is_atomic<M: MetadataStore>(m: Arc<M>) {
     let r = repo("acme/atomic");
     let present = linked(&*m, &r, &["present"]).await;
     let missing = Digest::sha256(b"missing");
@@ -1053,7 +1097,7 @@ async fn meta_put_missing_blob_is_atomic<M: MetadataStore>(m: Arc<M>) {
     ));
 }
 
-async fn meta_put_index_needs_children<M: MetadataStore>(m: Arc<M>) {
+pub async fn meta_put_index_needs_children<M: MetadataStore>(m: Arc<M>) {
     let r = repo("acme/index");
     let blobs = linked(&*m, &r, &["c"]).await;
     let child = manifest(&r, "child", &blobs, &[], None, None);
@@ -1088,7 +1132,7 @@ async fn meta_put_index_needs_children<M: MetadataStore>(m: Arc<M>) {
     assert_eq!(got.meta.digest, index.meta.digest);
 }
 
-async fn meta_put_verifies_digest_and_size<M: MetadataStore>(m: Arc<M>) {
+pub async fn meta_put_verifies_digest_and_size<M: MetadataStore>(m: Arc<M>) {
     let r = repo("acme/verify");
     let mut put = manifest(&r, "v", &[], &[], Some("t"), None);
     put.meta.digest = Digest::sha256(b"another manifest");
@@ -1105,7 +1149,7 @@ async fn meta_put_verifies_digest_and_size<M: MetadataStore>(m: Arc<M>) {
     assert_eq!(m.list_tags(&r, None, 10).await.must("tags"), None);
 }
 
-async fn meta_put_is_idempotent_and_moves_tags<M: MetadataStore>(m: Arc<M>) {
+pub async fn meta_put_is_idempotent_and_moves_tags<M: MetadataStore>(m: Arc<M>) {
     let r = repo("acme/idem");
     let blobs = linked(&*m, &r, &["x"]).await;
     let mut first = manifest(&r, "one", &blobs, &[], Some("latest"), None);
@@ -1155,7 +1199,7 @@ async fn meta_put_is_idempotent_and_moves_tags<M: MetadataStore>(m: Arc<M>) {
     assert_eq!(got.digest, second.meta.digest);
 }
 
-async fn meta_delete_tag<M: MetadataStore>(m: Arc<M>) {
+pub async fn meta_delete_tag<M: MetadataStore>(m: Arc<M>) {
     let r = repo("acme/deltag");
     let put = manifest(&r, "d", &[], &[], Some("v1"), None);
     m.put_manifest(put.clone()).await.must("put");
@@ -1187,7 +1231,7 @@ async fn meta_delete_tag<M: MetadataStore>(m: Arc<M>) {
     assert!(m.delete_manifest(&r, &put.meta.digest).await.must("delete"));
 }
 
-async fn meta_delete_manifest_cascades<M: MetadataStore>(m: Arc<M>) {
+pub async fn meta_delete_manifest_cascades<M: MetadataStore>(m: Arc<M>) {
     let r = repo("acme/cascade");
     let other = repo("acme/keep");
     let blobs = linked(&*m, &r, &["cfg", "layer"]).await;
@@ -1291,7 +1335,7 @@ async fn meta_delete_manifest_cascades<M: MetadataStore>(m: Arc<M>) {
     );
 }
 
-async fn meta_tag_pagination<M: MetadataStore>(m: Arc<M>) {
+pub async fn meta_tag_pagination<M: MetadataStore>(m: Arc<M>) {
     let r = repo("acme/pages");
     // Byte order: digits < upper case < '_' < lower case.
     let names = ["1.0", "10", "2", "B", "_x", "a", "latest"];
@@ -1348,7 +1392,7 @@ async fn meta_tag_pagination<M: MetadataStore>(m: Arc<M>) {
     assert_eq!(page(None, 100).await.items, names);
 }
 
-async fn meta_repository_pagination<M: MetadataStore>(m: Arc<M>) {
+pub async fn meta_repository_pagination<M: MetadataStore>(m: Arc<M>) {
     let names = ["a", "a/b", "a-c", "b", "b/a/c", "c"];
     for (i, n) in names.iter().rev().enumerate() {
         m.put_manifest(manifest(&repo(n), &format!("r{i}"), &[], &[], None, None))
@@ -1381,7 +1425,7 @@ async fn meta_repository_pagination<M: MetadataStore>(m: Arc<M>) {
     assert!(end.items.is_empty() && !end.more);
 }
 
-async fn meta_referrers<M: MetadataStore>(m: Arc<M>) {
+pub async fn meta_referrers<M: MetadataStore>(m: Arc<M>) {
     let r = repo("acme/refs");
     let subject = Digest::sha256(b"not stored anywhere");
     let sig = manifest(&r, "sig", &[], &[], None, Some(&subject));
@@ -1404,7 +1448,7 @@ async fn meta_referrers<M: MetadataStore>(m: Arc<M>) {
     );
 }
 
-async fn meta_upload_sessions<M: MetadataStore>(m: Arc<M>) {
+pub async fn meta_upload_sessions<M: MetadataStore>(m: Arc<M>) {
     let now = unix_now();
     let old = UploadSession {
         id: UploadId::new().to_string(),
@@ -1439,7 +1483,7 @@ async fn meta_upload_sessions<M: MetadataStore>(m: Arc<M>) {
     );
 }
 
-async fn meta_records<M: MetadataStore>(m: Arc<M>) {
+pub async fn meta_records<M: MetadataStore>(m: Arc<M>) {
     let mut want = Vec::new();
     for (ri, rname) in ["b/agent", "a/agent", "a/zeta"].iter().enumerate() {
         let r = repo(rname);
@@ -1504,7 +1548,7 @@ async fn meta_records<M: MetadataStore>(m: Arc<M>) {
     assert_eq!(got, Some(record("replaced")));
 }
 
-async fn meta_unused_and_release<M: MetadataStore>(m: Arc<M>) {
+pub async fn meta_unused_and_release<M: MetadataStore>(m: Arc<M>) {
     let r = repo("acme/gc");
     let ds = linked(&*m, &r, &["referenced", "stale", "fresh"]).await;
     let (referenced, stale, fresh) = (ds[0].clone(), ds[1].clone(), ds[2].clone());
@@ -1558,7 +1602,7 @@ async fn meta_unused_and_release<M: MetadataStore>(m: Arc<M>) {
     assert_eq!(m.blob_link(&r, &fresh).await.must("link"), Some(5));
 }
 
-async fn meta_concurrent_puts<M: MetadataStore>(m: Arc<M>) {
+pub async fn meta_concurrent_puts<M: MetadataStore>(m: Arc<M>) {
     let mut tasks = Vec::new();
     for t in 0..8 {
         let m = m.clone();
@@ -1607,7 +1651,7 @@ async fn meta_concurrent_puts<M: MetadataStore>(m: Arc<M>) {
 /// Concurrent puts where every other one names a missing blob: the failures leave no trace
 /// and do not affect the puts that were valid (backends that batch commits must keep them
 /// apart).
-async fn meta_concurrent_failures_are_isolated<M: MetadataStore>(m: Arc<M>) {
+pub async fn meta_concurrent_failures_are_isolated<M: MetadataStore>(m: Arc<M>) {
     let r = repo("conc/mixed");
     let good_blob = linked(&*m, &r, &["good"]).await.remove(0);
     let mut tasks = Vec::new();
@@ -1664,27 +1708,19 @@ async fn meta_concurrent_failures_are_isolated<M: MetadataStore>(m: Arc<M>) {
 // ---------------------------------------------------------------------------------------------
 // garbage collection over a pair of stores
 
-/// Run the garbage-collection cases on a blob store and a metadata store together. `make`
-/// returns fresh, empty stores and a guard.
-pub async fn run_gc_suite<S, M, G, F, Fut>(make: F)
-where
-    S: BlobStore,
-    M: MetadataStore,
-    G: Send + 'static,
-    F: Fn() -> Fut,
-    Fut: Future<Output = (S, M, G)>,
-{
-    macro_rules! gc_case {
-        ($case:ident) => {{
-            let (s, m, guard) = make().await;
-            eprintln!("gc suite: {}", stringify!($case));
-            $case(Arc::new(s), Arc::new(m)).await;
-            drop(guard);
-        }};
-    }
-    gc_case!(gc_removes_only_unused);
-    gc_case!(gc_races_with_pushes);
-    gc_case!(gc_expires_uploads);
+/// Runs every garbage-collection case as its own `#[tokio::test]` on a blob store and a
+/// metadata store together: `make` yields `(blob store, metadata store, guard)`, fresh and
+/// empty.
+#[macro_export]
+macro_rules! gc_suite {
+    ($make:expr $(,)?) => {
+        $crate::__store_pair_suite_tests! {
+            $make;
+            gc_removes_only_unused,
+            gc_races_with_pushes,
+            gc_expires_uploads,
+        }
+    };
 }
 
 async fn stored_and_linked<S: BlobStore, M: MetadataStore>(
@@ -1706,7 +1742,7 @@ fn later(hours: u64) -> GcOptions {
     }
 }
 
-async fn gc_removes_only_unused<S: BlobStore, M: MetadataStore>(s: Arc<S>, m: Arc<M>) {
+pub async fn gc_removes_only_unused<S: BlobStore, M: MetadataStore>(s: Arc<S>, m: Arc<M>) {
     let r = repo("acme/gc");
     let used = stored_and_linked(&*s, &*m, &r, b"referenced blob").await;
     let unused = stored_and_linked(&*s, &*m, &r, b"unreferenced blob").await;
@@ -1770,7 +1806,7 @@ async fn gc_removes_only_unused<S: BlobStore, M: MetadataStore>(s: Arc<S>, m: Ar
 /// GC runs in a loop while two clients push: one naming old blobs it linked earlier, one
 /// re-uploading old content before naming it. Whatever the interleaving, every manifest
 /// whose put succeeded must have all its blobs readable afterwards.
-async fn gc_races_with_pushes<S: BlobStore, M: MetadataStore>(s: Arc<S>, m: Arc<M>) {
+pub async fn gc_races_with_pushes<S: BlobStore, M: MetadataStore>(s: Arc<S>, m: Arc<M>) {
     let r = repo("acme/race");
     let mut old = Vec::new();
     for i in 0..24 {
@@ -1894,7 +1930,7 @@ async fn gc_races_with_pushes<S: BlobStore, M: MetadataStore>(s: Arc<S>, m: Arc<
     }
 }
 
-async fn gc_expires_uploads<S: BlobStore, M: MetadataStore>(s: Arc<S>, m: Arc<M>) {
+pub async fn gc_expires_uploads<S: BlobStore, M: MetadataStore>(s: Arc<S>, m: Arc<M>) {
     let now = SystemTime::now();
     let r = repo("acme/uploads");
     let session = |started_at: i64| UploadSession {

@@ -7,6 +7,7 @@
 pub mod context;
 pub mod data_dir;
 pub mod digest;
+pub mod embed;
 pub mod media;
 pub mod name;
 pub mod record;

