@@ -15,6 +15,7 @@
 //! `meta.json` records the layout version and the embedding model the vectors came from; an
 //! index opened with a different model refuses semantic queries until `agentry reindex`.
 
+pub mod fusion;
 pub(crate) mod state;
 pub(crate) mod text;
 pub(crate) mod vector;
@@ -43,8 +44,6 @@ use vector::VectorIndex;
 
 /// On-disk layout version of the index directory.
 pub const LAYOUT_VERSION: u32 = 1;
-/// Reciprocal-rank-fusion constant (Cormack et al. use 60).
-const RRF_K: f32 = 60.0;
 /// Texts per embedding batch.
 const EMBED_BATCH: usize = 32;
 
@@ -180,6 +179,7 @@ pub struct SearchIndex {
     pending: Mutex<Pending>,
     pending_cv: Condvar,
     tax: Taxonomies,
+    fusion: fusion::Fusion,
 }
 
 /// The model id the vectors of the index in `dir` were built with; `None` when there is no
@@ -383,7 +383,15 @@ impl SearchIndex {
             pending: Mutex::new(Pending::default()),
             pending_cv: Condvar::new(),
             tax,
+            fusion: fusion::Fusion::default(),
         })
+    }
+
+    /// The same index, answering hybrid queries with `fusion` (the relevance benchmark
+    /// compares rules this way; a pod uses the default).
+    pub fn with_fusion(mut self, fusion: fusion::Fusion) -> SearchIndex {
+        self.fusion = fusion;
+        self
     }
 
     /// Whether semantic and hybrid queries can be answered.
@@ -1065,14 +1073,7 @@ impl SearchIndex {
                 (Some(t), None) => t,
                 (None, Some(s)) => s,
                 (Some(t), Some(s)) => {
-                    let mut m: HashMap<u32, f32> = HashMap::new();
-                    for (rank, (_, k)) in t.iter().enumerate() {
-                        *m.entry(*k).or_default() += 1.0 / (RRF_K + rank as f32 + 1.0);
-                    }
-                    for (rank, (_, k)) in s.iter().enumerate() {
-                        *m.entry(*k).or_default() += 1.0 / (RRF_K + rank as f32 + 1.0);
-                    }
-                    m.into_iter().map(|(k, s)| (s, k)).collect()
+                    fusion::fuse(&self.fusion, lexical.unwrap_or_default(), &t, &s)
                 }
                 (None, None) => Vec::new(),
             };
