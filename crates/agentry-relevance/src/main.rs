@@ -518,11 +518,34 @@ fn report(cli: &Cli, m: &ModelArgs, json: Option<&Path>, misses: bool) -> Result
     Ok(())
 }
 
-/// The candidate rules `sweep` compares.
-fn candidates() -> Vec<(String, Fusion)> {
-    let mut v = vec![("rrf k=60".to_owned(), Fusion::Rrf { k: 60.0 })];
-    for k in [1.0f32, 10.0, 30.0] {
-        v.push((format!("rrf k={k}"), Fusion::Rrf { k }));
+/// The candidate rules `sweep` compares: (name, rule, lexical half without stop words,
+/// lexical scores divided by the query's ceiling rather than the list's best).
+fn candidates() -> Vec<(String, Fusion, bool, bool)> {
+    let mut v = Vec::new();
+    for stop in [false, true] {
+        let tag = if stop { ", stop words out" } else { "" };
+        for k in [10.0f32, 60.0] {
+            v.push((format!("rrf k={k}{tag}"), Fusion::Rrf { k }, stop, false));
+        }
+        for ceil in [false, true] {
+            let norm = if ceil { "÷ceiling" } else { "÷max" };
+            for tau in [0.0f32, 0.25, 0.5, 0.75] {
+                if tau > 0.0 && !ceil {
+                    continue;
+                }
+                for w in [0.5f32, 0.6, 0.7, 0.8, 0.9, 0.95] {
+                    v.push((
+                        format!("convex {norm} semantic={w} min_match={tau}{tag}"),
+                        Fusion::Convex {
+                            semantic: w,
+                            min_match: tau,
+                        },
+                        stop,
+                        ceil,
+                    ));
+                }
+            }
+        }
     }
     v
 }
@@ -534,8 +557,10 @@ fn sweep(cli: &Cli, m: &ModelArgs) -> Result<()> {
     struct Lists {
         corpus: &'static str,
         targets: Vec<String>,
-        q: String,
         text: Vec<(f32, u32)>,
+        ceiling: f32,
+        raw_ceiling: f32,
+        raw: Vec<(f32, u32)>,
         sem: Vec<(f32, u32)>,
         names: Vec<String>,
     }
@@ -558,12 +583,17 @@ fn sweep(cli: &Cli, m: &ModelArgs) -> Result<()> {
                     .into_iter()
                     .map(|(sc, id)| (sc, key(id, &mut names)))
                     .collect();
+                let raw: Vec<(f32, u32)> = run(b, &q.q, SearchMode::Text)?
+                    .into_iter()
+                    .map(|(sc, id)| (sc, key(id, &mut names)))
+                    .collect();
                 let sem: Vec<(f32, u32)> = run(b, &q.q, SearchMode::Semantic)?
                     .into_iter()
                     .map(|(sc, id)| (sc, key(id, &mut names)))
                     .collect();
+                let ceiling = b.index.lexical_ceiling(&fusion::lexical_query(&q.q))?;
                 // The default rule must reproduce the index's own hybrid ranking.
-                let ours: Vec<String> = fusion::fuse(&Fusion::default(), &q.q, &text, &sem)
+                let ours: Vec<String> = fusion::fuse(&Fusion::default(), &text, ceiling, &sem)
                     .into_iter()
                     .take(10)
                     .map(|(_, k)| names[k as usize].clone())
@@ -579,8 +609,10 @@ fn sweep(cli: &Cli, m: &ModelArgs) -> Result<()> {
                 lists.push(Lists {
                     corpus: c,
                     targets: q.targets.clone(),
-                    q: q.q.clone(),
                     text,
+                    ceiling,
+                    raw_ceiling: b.index.lexical_ceiling(&q.q)?,
+                    raw,
                     sem,
                     names,
                 });
@@ -609,11 +641,16 @@ fn sweep(cli: &Cli, m: &ModelArgs) -> Result<()> {
         "| semantic alone | {:.3} | {:.3} | {:.3} | |",
         sm.r1, sm.r5, sm.mrr
     );
-    for (name, f) in candidates() {
+    for (name, f, uses_stop, ceil) in candidates() {
         let ranks: Vec<Option<usize>> = lists
             .iter()
             .map(|l| {
-                let ids: Vec<String> = fusion::fuse(&f, &l.q, &l.text, &l.sem)
+                let (lex, c) = if uses_stop {
+                    (&l.text, l.ceiling)
+                } else {
+                    (&l.raw, l.raw_ceiling)
+                };
+                let ids: Vec<String> = fusion::fuse(&f, lex, if ceil { c } else { 0.0 }, &l.sem)
                     .into_iter()
                     .map(|(_, k)| l.names[k as usize].clone())
                     .collect();

@@ -394,6 +394,12 @@ impl SearchIndex {
         self
     }
 
+    /// What a document matching every word of `text` once would score in full text
+    /// ([`fusion::fuse`] normalises the lexical half by it).
+    pub fn lexical_ceiling(&self, text: &str) -> SearchResult<f32> {
+        self.text.score_ceiling(text)
+    }
+
     /// Whether semantic and hybrid queries can be answered.
     pub fn semantic_status(&self) -> SemanticStatus {
         match &*self.semantic.read() {
@@ -1025,9 +1031,15 @@ impl SearchIndex {
                     } else {
                         depth
                     };
+                    // The hybrid's lexical half searches without stop words (fusion.rs).
+                    let t = if qvec.is_some() {
+                        fusion::lexical_query(t)
+                    } else {
+                        std::borrow::Cow::Borrowed(t)
+                    };
                     let (hits, all) = self
                         .text
-                        .search(t, allow_arc.clone(), d, want_all, q.deadline)
+                        .search(&t, allow_arc.clone(), d, want_all, q.deadline)
                         .map_err(|e| match e {
                             SearchError::Timeout(_) => {
                                 SearchError::Timeout(q.deadline.map_or(0, |d| {
@@ -1073,7 +1085,9 @@ impl SearchIndex {
                 (Some(t), None) => t,
                 (None, Some(s)) => s,
                 (Some(t), Some(s)) => {
-                    fusion::fuse(&self.fusion, lexical.unwrap_or_default(), &t, &s)
+                    let ceiling =
+                        self.lexical_ceiling(&fusion::lexical_query(lexical.unwrap_or_default()))?;
+                    fusion::fuse(&self.fusion, &t, ceiling, &s)
                 }
                 (None, None) => Vec::new(),
             };
