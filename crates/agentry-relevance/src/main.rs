@@ -55,6 +55,10 @@ enum Cmd {
         /// Print every query whose target is not at rank 1 in some mode.
         #[arg(long)]
         misses: bool,
+        /// The hybrid rule: `convex` (the default a pod uses) or `rrf` (the rule before it,
+        /// reciprocal-rank fusion with k = 60, for the before/after table).
+        #[arg(long, default_value = "convex")]
+        fusion: String,
     },
     /// Score candidate fusion rules on the tune half of every corpus.
     Sweep {
@@ -265,6 +269,7 @@ fn build(
     docs: &[&Doc],
     vectors: &HashMap<String, Vec<f32>>,
     embedder: &Arc<dyn Embedder>,
+    fusion: Fusion,
 ) -> Result<Built> {
     let dir = tempfile::tempdir()?;
     let index = SearchIndex::open(
@@ -273,7 +278,8 @@ fn build(
             embedder: Some(embedder.clone()),
             writer_memory: 0,
         },
-    )?;
+    )?
+    .with_fusion(fusion);
     let mut ids = HashMap::new();
     let mut agents = Vec::new();
     let mut vecs = Vec::new();
@@ -392,16 +398,14 @@ fn setup(cli: &Cli, m: &ModelArgs) -> Result<Setup> {
 }
 
 /// The indexes a corpus's queries run against: the corpus alone, and every corpus together.
-fn indexes(s: &Setup) -> Result<(BTreeMap<&'static str, Built>, Built)> {
+fn indexes(s: &Setup, fusion: Fusion) -> Result<(BTreeMap<&'static str, Built>, Built)> {
     let mut own = BTreeMap::new();
     for (c, d) in &s.docs {
-        own.insert(
-            *c,
-            build(&d.iter().collect::<Vec<_>>(), &s.vectors, &s.embedder)?,
-        );
+        let docs: Vec<&Doc> = d.iter().collect();
+        own.insert(*c, build(&docs, &s.vectors, &s.embedder, fusion)?);
     }
     let all: Vec<&Doc> = s.docs.values().flatten().collect();
-    Ok((own, build(&all, &s.vectors, &s.embedder)?))
+    Ok((own, build(&all, &s.vectors, &s.embedder, fusion)?))
 }
 
 #[derive(Serialize)]
@@ -415,9 +419,15 @@ struct QueryResult {
     top: BTreeMap<String, Vec<String>>,
 }
 
-fn report(cli: &Cli, m: &ModelArgs, json: Option<&Path>, misses: bool) -> Result<()> {
+fn report(cli: &Cli, m: &ModelArgs, json: Option<&Path>, misses: bool, fusion: &str) -> Result<()> {
+    let fusion = match fusion {
+        "convex" => Fusion::default(),
+        "rrf" => Fusion::Rrf { k: 60.0 },
+        other => bail!("--fusion: expected convex or rrf, got {other:?}"),
+    };
     let s = setup(cli, m)?;
-    let (own, all) = indexes(&s)?;
+    let (own, all) = indexes(&s, fusion)?;
+    println!("hybrid rule: {fusion:?}\n");
     let mut results = Vec::new();
     for (c, qs) in &s.queries {
         for (iname, b) in [("own", &own[c]), ("all", &all)] {
@@ -552,7 +562,7 @@ fn candidates() -> Vec<(String, Fusion, bool, bool)> {
 
 fn sweep(cli: &Cli, m: &ModelArgs) -> Result<()> {
     let s = setup(cli, m)?;
-    let (own, all) = indexes(&s)?;
+    let (own, all) = indexes(&s, Fusion::default())?;
     // Both halves of every tune query, as the index produces them for `mode=hybrid`.
     struct Lists {
         corpus: &'static str,
@@ -579,10 +589,11 @@ fn sweep(cli: &Cli, m: &ModelArgs) -> Result<()> {
                         }
                     }
                 };
-                let text: Vec<(f32, u32)> = run(b, &fusion::lexical_query(&q.q), SearchMode::Text)?
-                    .into_iter()
-                    .map(|(sc, id)| (sc, key(id, &mut names)))
-                    .collect();
+                let text: Vec<(f32, u32)> =
+                    run(b, &Fusion::default().lexical_text(&q.q), SearchMode::Text)?
+                        .into_iter()
+                        .map(|(sc, id)| (sc, key(id, &mut names)))
+                        .collect();
                 let raw: Vec<(f32, u32)> = run(b, &q.q, SearchMode::Text)?
                     .into_iter()
                     .map(|(sc, id)| (sc, key(id, &mut names)))
@@ -591,7 +602,9 @@ fn sweep(cli: &Cli, m: &ModelArgs) -> Result<()> {
                     .into_iter()
                     .map(|(sc, id)| (sc, key(id, &mut names)))
                     .collect();
-                let ceiling = b.index.lexical_ceiling(&fusion::lexical_query(&q.q))?;
+                let ceiling = b
+                    .index
+                    .lexical_ceiling(&Fusion::default().lexical_text(&q.q))?;
                 // The default rule must reproduce the index's own hybrid ranking.
                 let ours: Vec<String> = fusion::fuse(&Fusion::default(), &text, ceiling, &sem)
                     .into_iter()
@@ -708,7 +721,8 @@ fn main() -> Result<()> {
             model,
             json,
             misses,
-        } => report(&cli, model, json.as_deref(), *misses),
+            fusion,
+        } => report(&cli, model, json.as_deref(), *misses, fusion),
         Cmd::Sweep { model } => sweep(&cli, model),
     }
 }

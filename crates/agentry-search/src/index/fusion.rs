@@ -54,6 +54,17 @@ pub const DEFAULT_SEMANTIC_WEIGHT: f32 = 0.95;
 /// The share of the lexical query a document must match before its BM25 counts.
 pub const DEFAULT_MIN_MATCH: f32 = 0.5;
 
+impl Fusion {
+    /// The text this rule's full-text half searches for: [`lexical_query`] for the convex
+    /// rule, the query unchanged for reciprocal-rank fusion (as it always ran).
+    pub fn lexical_text<'q>(&self, query: &'q str) -> Cow<'q, str> {
+        match self {
+            Fusion::Rrf { .. } => Cow::Borrowed(query),
+            Fusion::Convex { .. } => lexical_query(query),
+        }
+    }
+}
+
 impl Default for Fusion {
     fn default() -> Fusion {
         Fusion::Convex {

@@ -1031,9 +1031,9 @@ impl SearchIndex {
                     } else {
                         depth
                     };
-                    // The hybrid's lexical half searches without stop words (fusion.rs).
+                    // The hybrid's lexical half searches what its fusion rule asks for.
                     let t = if qvec.is_some() {
-                        fusion::lexical_query(t)
+                        self.fusion.lexical_text(t)
                     } else {
                         std::borrow::Cow::Borrowed(t)
                     };
@@ -1085,8 +1085,8 @@ impl SearchIndex {
                 (Some(t), None) => t,
                 (None, Some(s)) => s,
                 (Some(t), Some(s)) => {
-                    let ceiling =
-                        self.lexical_ceiling(&fusion::lexical_query(lexical.unwrap_or_default()))?;
+                    let ceiling = self
+                        .lexical_ceiling(&self.fusion.lexical_text(lexical.unwrap_or_default()))?;
                     fusion::fuse(&self.fusion, &t, ceiling, &s)
                 }
                 (None, None) => Vec::new(),
