@@ -129,16 +129,54 @@ OASF = [
  ("how-to for using this catalogue from an assistant", [DIRREC, DIRMCP]),
 ]
 
-def write(name, rows, prefix=""):
+# Requests that name the product they want (the target's own word, on purpose): the lexical
+# half should count here. A check, never tuned on; not subject to check_words.py.
+MCP_NAMED = [
+ ("redis", ["redis/mcp-redis", "redis/mcp-redis-cloud", "gongrzhe/redis-mcp-server", "prajwalnayak7/mcp-server-redis"]),
+ ("whatsapp", ["lharries/whatsapp-mcp"]),
+ ("kubernetes", ["flux159/mcp-server-kubernetes", "manusa/kubernetes-mcp-server", "razvanmacovei/k8s-multicluster-mcp", "yanmxa/multicluster-mcp-server", "strowk/mcp-k8s-go"]),
+ ("obsidian vault", ["calclavia/mcp-obsidian", "stevenstavrakis/obsidian-mcp"]),
+ ("neo4j", ["neo4j-contrib/mcp-neo4j", "da-okazaki/mcp-neo4j-server"]),
+ ("stripe payments", ["stripe/agent-toolkit", "atharvagupta2003/mcp-stripe"]),
+ ("slack", ["korotovsky/slack-mcp-server"]),
+ ("spotify", ["varunneal/spotify-mcp"]),
+ ("docker", ["ckreiling/mcp-server-docker"]),
+ ("blender", ["ahujasid/blender-mcp"]),
+ ("elevenlabs voice", ["mamertofabian/elevenlabs-mcp-server"]),
+ ("notion pages", ["suekou/mcp-notion-server", "v-3/notion-server"]),
+ ("airtable bases", ["domdomegg/airtable-mcp-server", "felores/airtable-mcp"]),
+ ("mongodb atlas", ["mongodb-js/mongodb-mcp-server", "kiliczsh/mcp-mongo-server", "furey/mongodb-lens"]),
+ ("todoist", ["abhiz123/todoist-mcp-server"]),
+ ("youtube", ["zubeidhendricks/youtube-mcp-server"]),
+ ("shopify store", ["geli2001/shopify-mcp"]),
+ ("figma designs", ["glips/figma-context-mcp", "sonnylazuardi/cursor-talk-to-figma-mcp"]),
+ ("github actions", ["ko1ynnky/github-actions-mcp-server"]),
+ ("jira confluence", ["sooperset/mcp-atlassian"]),
+ ("grafana", ["grafana/mcp-grafana"]),
+ ("pinecone", ["pinecone-io/pinecone-mcp", "pinecone-io/assistant-mcp", "sirmews/mcp-pinecone"]),
+ ("bigquery", ["lucashild/mcp-server-bigquery", "ergut/mcp-bigquery-server"]),
+ ("snowflake", ["isaacwasserman/mcp-snowflake-server"]),
+ ("discord", ["v-3/discordmcp", "saseq/discord-mcp"]),
+ ("telegram", ["chaindead/telegram-mcp"]),
+ ("gmail", ["gongrzhe/gmail-mcp-server", "baryhuang/mcp-headless-gmail"]),
+ ("home assistant", ["tevonsb/homeassistant-mcp", "voska/hass-mcp"]),
+ ("playwright", ["executeautomation/mcp-playwright"]),
+ ("firecrawl", ["mendableai/firecrawl-mcp-server", "vrknetha/mcp-server-firecrawl"]),
+ ("uniswap", ["kukapay/uniswap-trader-mcp", "kukapay/uniswap-poolspy-mcp"]),
+ ("ableton live", ["simon-kansara/ableton-live-mcp-server", "ahujasid/ableton-mcp"]),
+]
+
+def write(name, rows, prefix="", rule="each query avoids the words (and stems) of its targets' names, descriptions and skills; any listed target counts as a hit"):
     qs = []
     for i, (q, t) in enumerate(rows):
         qs.append({"id": f"{name}-{i+1:02}", "split": "tune" if i % 2 == 0 else "report", "q": q,
                    "targets": [prefix + x for x in t]})
     out = {"corpus": name, "written_by": "agentry maintainers, by hand, for bench/relevance",
-           "rule": "each query avoids the words (and stems) of its targets' names, descriptions and skills; any listed target counts as a hit",
+           "rule": rule,
            "split": "fixed by position: even → tune, odd → report", "queries": qs}
     pathlib.Path(__file__).with_name("queries").joinpath(f"{name}.json").write_text(json.dumps(out, indent=1, ensure_ascii=False) + "\n")
 
 write("mcp", MCP, G)
+write("mcp-named", MCP_NAMED, G, rule="each query names the product it wants (a check set, never tuned on); any listed target counts as a hit")
 write("a2a", A2A)
 write("oasf", OASF)

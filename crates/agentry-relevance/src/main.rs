@@ -80,6 +80,20 @@ struct ModelArgs {
 /// The corpora, in report order.
 const CORPORA: [&str; 3] = ["mcp", "a2a", "oasf"];
 
+/// The query sets, in report order: one paraphrase set per corpus (`<corpus>.json`, tuned on),
+/// and `mcp-named`, requests that name the product they want (a check that the lexical half
+/// still counts when it should; never tuned on).
+const SETS: [&str; 4] = ["mcp", "mcp-named", "a2a", "oasf"];
+
+/// The corpus a query set runs against.
+fn corpus_of(set: &str) -> &'static str {
+    CORPORA
+        .iter()
+        .copied()
+        .find(|c| set == *c || set.strip_prefix(*c).is_some_and(|r| r.starts_with('-')))
+        .unwrap_or("mcp")
+}
+
 /// One indexed record of a corpus.
 struct Doc {
     /// The id queries are judged against.
@@ -357,6 +371,7 @@ const MODES: [(SearchMode, &str); 3] = [
 
 struct Setup {
     docs: BTreeMap<&'static str, Vec<Doc>>,
+    /// By query set ([`SETS`]).
     queries: BTreeMap<&'static str, Vec<Judged>>,
     refused: BTreeMap<&'static str, usize>,
     vectors: HashMap<String, Vec<f32>>,
@@ -370,9 +385,11 @@ fn setup(cli: &Cli, m: &ModelArgs) -> Result<Setup> {
     let mut refused = BTreeMap::new();
     for c in CORPORA {
         let (d, r) = load_corpus(&cli.data, c)?;
-        queries.insert(c, load_queries(&cli.queries, c, &d)?);
         refused.insert(c, r);
         docs.insert(c, d);
+    }
+    for set in SETS {
+        queries.insert(set, load_queries(&cli.queries, set, &docs[corpus_of(set)])?);
     }
     let mut vectors = HashMap::new();
     let all: Vec<&Doc> = docs.values().flatten().collect();
@@ -429,7 +446,8 @@ fn report(cli: &Cli, m: &ModelArgs, json: Option<&Path>, misses: bool, fusion: &
     let (own, all) = indexes(&s, fusion)?;
     println!("hybrid rule: {fusion:?}\n");
     let mut results = Vec::new();
-    for (c, qs) in &s.queries {
+    for (set, qs) in &s.queries {
+        let c = corpus_of(set);
         for (iname, b) in [("own", &own[c]), ("all", &all)] {
             for q in qs {
                 let mut ranks = BTreeMap::new();
@@ -440,7 +458,7 @@ fn report(cli: &Cli, m: &ModelArgs, json: Option<&Path>, misses: bool, fusion: &
                     top.insert(mname.to_owned(), list.into_iter().take(5).collect());
                 }
                 results.push(QueryResult {
-                    corpus: (*c).to_owned(),
+                    corpus: (*set).to_owned(),
                     index: iname.to_owned(),
                     id: q.id.clone(),
                     split: q.split,
@@ -456,7 +474,8 @@ fn report(cli: &Cli, m: &ModelArgs, json: Option<&Path>, misses: bool, fusion: &
     );
     println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     let mut table = Vec::new();
-    for c in CORPORA {
+    for set in SETS {
+        let c = corpus_of(set);
         for iname in ["own", "all"] {
             for (split, sname) in [
                 (Some(Split::Tune), "tune"),
@@ -466,11 +485,11 @@ fn report(cli: &Cli, m: &ModelArgs, json: Option<&Path>, misses: bool, fusion: &
                 let sel: Vec<&QueryResult> = results
                     .iter()
                     .filter(|r| {
-                        r.corpus == c && r.index == iname && split.is_none_or(|s| r.split == s)
+                        r.corpus == set && r.index == iname && split.is_none_or(|s| r.split == s)
                     })
                     .collect();
                 let mut row = format!(
-                    "| {c} ({}) | {} | {} | {sname} |",
+                    "| {set} ({}) | {} | {} | {sname} |",
                     s.docs[c].len(),
                     if iname == "own" {
                         "own corpus"
@@ -488,7 +507,7 @@ fn report(cli: &Cli, m: &ModelArgs, json: Option<&Path>, misses: bool, fusion: &
                 }
                 println!("{row}");
                 table.push(
-                    serde_json::json!({"corpus": c, "index": iname, "split": sname, "metrics": ms}),
+                    serde_json::json!({"queries": set, "corpus": c, "index": iname, "split": sname, "metrics": ms}),
                 );
             }
         }
@@ -554,6 +573,19 @@ fn candidates() -> Vec<(String, Fusion, bool, bool)> {
                         ceil,
                     ));
                 }
+                if ceil {
+                    for l in [0.05f32, 0.1, 0.2, 0.3, 0.5, 0.8, 1.0] {
+                        v.push((
+                            format!("length-aware {norm} lexical={l}/n min_match={tau}{tag}"),
+                            Fusion::LengthAware {
+                                lexical: l,
+                                min_match: tau,
+                            },
+                            stop,
+                            ceil,
+                        ));
+                    }
+                }
             }
         }
     }
@@ -566,17 +598,22 @@ fn sweep(cli: &Cli, m: &ModelArgs) -> Result<()> {
     // Both halves of every tune query, as the index produces them for `mode=hybrid`.
     struct Lists {
         corpus: &'static str,
+        set: &'static str,
         targets: Vec<String>,
         text: Vec<(f32, u32)>,
         ceiling: f32,
         raw_ceiling: f32,
+        lex_q: String,
+        raw_q: String,
         raw: Vec<(f32, u32)>,
         sem: Vec<(f32, u32)>,
         names: Vec<String>,
     }
     let mut lists = Vec::new();
     let mut mismatches = 0;
-    for (c, qs) in &s.queries {
+    for set in SETS {
+        let c = corpus_of(set);
+        let qs = &s.queries[set];
         for b in [&own[c], &all] {
             for q in qs.iter().filter(|q| q.split == Split::Tune) {
                 let mut names: Vec<String> = Vec::new();
@@ -606,7 +643,8 @@ fn sweep(cli: &Cli, m: &ModelArgs) -> Result<()> {
                     .index
                     .lexical_ceiling(&Fusion::default().lexical_text(&q.q))?;
                 // The default rule must reproduce the index's own hybrid ranking.
-                let ours: Vec<String> = fusion::fuse(&Fusion::default(), &text, ceiling, &sem)
+                let rule = Fusion::default().resolve(&Fusion::default().lexical_text(&q.q));
+                let ours: Vec<String> = fusion::fuse(&rule, &text, ceiling, &sem)
                     .into_iter()
                     .take(10)
                     .map(|(_, k)| names[k as usize].clone())
@@ -621,10 +659,13 @@ fn sweep(cli: &Cli, m: &ModelArgs) -> Result<()> {
                 }
                 lists.push(Lists {
                     corpus: c,
+                    set,
                     targets: q.targets.clone(),
                     text,
                     ceiling,
                     raw_ceiling: b.index.lexical_ceiling(&q.q)?,
+                    lex_q: Fusion::default().lexical_text(&q.q).into_owned(),
+                    raw_q: q.q.clone(),
                     raw,
                     sem,
                     names,
@@ -636,8 +677,10 @@ fn sweep(cli: &Cli, m: &ModelArgs) -> Result<()> {
         "default rule vs mode=hybrid top-10 mismatches: {mismatches} of {}",
         lists.len()
     );
-    println!("| rule | R@1 | R@5 | MRR | worst corpus R@5 − semantic R@5 |");
-    println!("|---|---|---|---|---|");
+    println!(
+        "| rule | paraphrase R@1 | R@5 | MRR | worst corpus R@5 − semantic | named R@1 | R@5 | MRR |"
+    );
+    println!("|---|---|---|---|---|---|---|---|");
     let sem_ranks: Vec<Option<usize>> = lists
         .iter()
         .map(|l| {
@@ -649,34 +692,63 @@ fn sweep(cli: &Cli, m: &ModelArgs) -> Result<()> {
             rank_of(&ids, l.corpus, &l.targets)
         })
         .collect();
-    let sm = metrics(&sem_ranks);
-    println!(
-        "| semantic alone | {:.3} | {:.3} | {:.3} | |",
-        sm.r1, sm.r5, sm.mrr
-    );
+    let para = |rs: &[Option<usize>]| -> Vec<Option<usize>> {
+        rs.iter()
+            .zip(&lists)
+            .filter(|(_, l)| l.set == l.corpus)
+            .map(|(r, _)| *r)
+            .collect()
+    };
+    let named = |rs: &[Option<usize>]| -> Vec<Option<usize>> {
+        rs.iter()
+            .zip(&lists)
+            .filter(|(_, l)| l.set != l.corpus)
+            .map(|(r, _)| *r)
+            .collect()
+    };
+    let text_ranks: Vec<Option<usize>> = lists
+        .iter()
+        .map(|l| {
+            let ids: Vec<String> = l
+                .raw
+                .iter()
+                .map(|(_, k)| l.names[*k as usize].clone())
+                .collect();
+            rank_of(&ids, l.corpus, &l.targets)
+        })
+        .collect();
+    for (label, rs) in [("semantic alone", &sem_ranks), ("text alone", &text_ranks)] {
+        let (p, n) = (metrics(&para(rs)), metrics(&named(rs)));
+        println!(
+            "| {label} | {:.3} | {:.3} | {:.3} | | {:.3} | {:.3} | {:.3} |",
+            p.r1, p.r5, p.mrr, n.r1, n.r5, n.mrr
+        );
+    }
     for (name, f, uses_stop, ceil) in candidates() {
         let ranks: Vec<Option<usize>> = lists
             .iter()
             .map(|l| {
-                let (lex, c) = if uses_stop {
-                    (&l.text, l.ceiling)
+                let (lex, c, lq) = if uses_stop {
+                    (&l.text, l.ceiling, &l.lex_q)
                 } else {
-                    (&l.raw, l.raw_ceiling)
+                    (&l.raw, l.raw_ceiling, &l.raw_q)
                 };
-                let ids: Vec<String> = fusion::fuse(&f, lex, if ceil { c } else { 0.0 }, &l.sem)
+                let rule = f.resolve(lq);
+                let ids: Vec<String> = fusion::fuse(&rule, lex, if ceil { c } else { 0.0 }, &l.sem)
                     .into_iter()
                     .map(|(_, k)| l.names[k as usize].clone())
                     .collect();
                 rank_of(&ids, l.corpus, &l.targets)
             })
             .collect();
-        let x = metrics(&ranks);
+        let x = metrics(&para(&ranks));
+        let nx = metrics(&named(&ranks));
         let mut worst = f64::INFINITY;
         for c in CORPORA {
             let pick = |rs: &[Option<usize>]| -> Vec<Option<usize>> {
                 rs.iter()
                     .zip(&lists)
-                    .filter(|(_, l)| l.corpus == c)
+                    .filter(|(_, l)| l.corpus == c && l.set == l.corpus)
                     .map(|(r, _)| *r)
                     .collect()
             };
@@ -684,8 +756,8 @@ fn sweep(cli: &Cli, m: &ModelArgs) -> Result<()> {
             worst = worst.min(d);
         }
         println!(
-            "| {name} | {:.3} | {:.3} | {:.3} | {worst:+.3} |",
-            x.r1, x.r5, x.mrr
+            "| {name} | {:.3} | {:.3} | {:.3} | {worst:+.3} | {:.3} | {:.3} | {:.3} |",
+            x.r1, x.r5, x.mrr, nx.r1, nx.r5, nx.mrr
         );
     }
     Ok(())

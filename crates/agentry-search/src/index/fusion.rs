@@ -23,11 +23,15 @@
 //!   a document matching less than half of the query gets no lexical credit at all.
 //! * Before the lexical half runs, the query loses its stop words ([`lexical_query`]).
 //!
-//! `w` = 0.95 and `τ` = 0.5 were chosen on the tune half of the relevance benchmark
+//! * The lexical weight `1 − w` depends on the query's length ([`Fusion::LengthAware`], the
+//!   default): `0.2 / n` for a lexical query of `n` words. "redis" is a lookup by name, where
+//!   BM25 is the better judge (0.2); "let my helper retain facts about me between sessions"
+//!   (5 words once stop words are out) describes a need, where the embedding is (0.04).
+//!
+//! `0.2` and `τ` = 0.5 were chosen on the tune half of the relevance benchmark
 //! (`bench/relevance`, `SWEEP=1`) as the most lexical weight that loses nothing to semantic
-//! alone there. On natural-language questions the lexical half then only reorders documents
-//! that match most of the question's words; a one- or two-word query that names an agent
-//! matches it fully, and the lexical half lifts it by up to `1 − w` = 0.05 of cosine.
+//! alone on the paraphrase queries there; more (0.3) wins every product-name query but loses
+//! one paraphrase at recall@5 (BENCHMARKS.md §7).
 //!
 //! [`Fusion::Rrf`] (reciprocal-rank fusion, Cormack et al.) was hybrid search's first rule; it
 //! is kept for comparison. On natural-language queries it ranks a document that is mediocre in
@@ -47,28 +51,54 @@ pub enum Fusion {
     /// its lexical score counts, as a search engine's minimum-should-match) and rescaled to
     /// 0..1 from there.
     Convex { semantic: f32, min_match: f32 },
+    /// [`Fusion::Convex`] with the lexical weight set per query from its length: `lexical / n`
+    /// (at most 1) for a lexical query of `n` words ([`Fusion::resolve`]). A one- or two-word
+    /// query names what it wants and BM25 is the better judge of that; a sentence describes
+    /// it, and the embedding is. Fused without a query ([`fuse`]), `n` is taken as 1.
+    LengthAware { lexical: f32, min_match: f32 },
 }
 
-/// The semantic weight of the default rule (tuned on the tune half, `bench/relevance`).
-pub const DEFAULT_SEMANTIC_WEIGHT: f32 = 0.95;
+/// The lexical weight of a one-word query under the default rule (tuned on the tune half,
+/// `bench/relevance`); a query of `n` words gets `DEFAULT_LEXICAL_WEIGHT / n`.
+pub const DEFAULT_LEXICAL_WEIGHT: f32 = 0.2;
 /// The share of the lexical query a document must match before its BM25 counts.
 pub const DEFAULT_MIN_MATCH: f32 = 0.5;
 
 impl Fusion {
+    /// The rule for one query whose lexical half searches `lexical_text`: a
+    /// [`Fusion::LengthAware`] rule becomes the [`Fusion::Convex`] rule for its length.
+    pub fn resolve(&self, lexical_text: &str) -> Fusion {
+        match *self {
+            Fusion::LengthAware { lexical, min_match } => {
+                let n = lexical_text.split_whitespace().count().max(1) as f32;
+                let l = if lexical.is_finite() {
+                    (lexical / n).clamp(0.0, 1.0)
+                } else {
+                    0.0
+                };
+                Fusion::Convex {
+                    semantic: 1.0 - l,
+                    min_match,
+                }
+            }
+            other => other,
+        }
+    }
+
     /// The text this rule's full-text half searches for: [`lexical_query`] for the convex
     /// rule, the query unchanged for reciprocal-rank fusion (as it always ran).
     pub fn lexical_text<'q>(&self, query: &'q str) -> Cow<'q, str> {
         match self {
             Fusion::Rrf { .. } => Cow::Borrowed(query),
-            Fusion::Convex { .. } => lexical_query(query),
+            Fusion::Convex { .. } | Fusion::LengthAware { .. } => lexical_query(query),
         }
     }
 }
 
 impl Default for Fusion {
     fn default() -> Fusion {
-        Fusion::Convex {
-            semantic: DEFAULT_SEMANTIC_WEIGHT,
+        Fusion::LengthAware {
+            lexical: DEFAULT_LEXICAL_WEIGHT,
             min_match: DEFAULT_MIN_MATCH,
         }
     }
@@ -86,18 +116,25 @@ pub fn fuse(
     semantic: &[(f32, u32)],
 ) -> Vec<(f32, u32)> {
     let mut m: HashMap<u32, f32> = HashMap::with_capacity(lexical.len() + semantic.len());
-    match *fusion {
+    let (w, tau) = match fusion.resolve("one") {
         Fusion::Rrf { k } => {
             for list in [lexical, semantic] {
                 for (rank, (_, key)) in list.iter().enumerate() {
                     *m.entry(*key).or_default() += 1.0 / (k + rank as f32 + 1.0);
                 }
             }
+            (None, 0.0)
         }
         Fusion::Convex {
             semantic: w,
             min_match,
-        } => {
+        } => (Some(w), min_match),
+        // `resolve` never returns it; fused as semantic alone if it did.
+        Fusion::LengthAware { min_match, .. } => (Some(1.0), min_match),
+    };
+    if let Some(w) = w {
+        let min_match = tau;
+        {
             let w = if w.is_finite() {
                 w.clamp(0.0, 1.0)
             } else {
@@ -367,13 +404,44 @@ mod tests {
         let sem = [(0.50, 1), (0.49, 2)];
         let ceiling = 12.0;
         let one_word = [(2.0, 2)];
-        let out = fuse(&Fusion::default(), &one_word, ceiling, &sem);
+        let rule = Fusion::Convex {
+            semantic: 0.95,
+            min_match: 0.5,
+        };
+        let out = fuse(&rule, &one_word, ceiling, &sem);
         assert_eq!(keys(&out), vec![1, 2]);
         assert!((out[1].0 - 0.95 * 0.49).abs() < 1e-6, "{out:?}");
         let every_word = [(12.0, 2)];
-        let out = fuse(&Fusion::default(), &every_word, ceiling, &sem);
+        let out = fuse(&rule, &every_word, ceiling, &sem);
         assert_eq!(keys(&out), vec![2, 1]);
         assert!((out[0].0 - (0.95 * 0.49 + 0.05)).abs() < 1e-6, "{out:?}");
+    }
+
+    /// The default rule weighs the lexical half by the query's length: a one-word query that
+    /// fully matches lifts its match over a semantic lead of 0.1; in a five-word question the
+    /// same full match does not outweigh it.
+    #[test]
+    fn lexical_weight_shrinks_with_query_length() {
+        let f = Fusion::default();
+        assert_eq!(
+            f.resolve("redis"),
+            Fusion::Convex {
+                semantic: 0.8,
+                min_match: DEFAULT_MIN_MATCH
+            }
+        );
+        let five = f.resolve("helper retain facts between sessions");
+        let Fusion::Convex { semantic, .. } = five else {
+            panic!("{five:?}")
+        };
+        assert!((semantic - 0.96).abs() < 1e-6);
+        let sem = [(0.60, 1), (0.50, 2)];
+        let lex = [(4.0, 2)];
+        assert_eq!(fuse(&f.resolve("redis"), &lex, 4.0, &sem)[0].1, 2);
+        assert_eq!(fuse(&five, &lex, 4.0, &sem)[0].1, 1);
+        // Reciprocal-rank fusion and explicit convex rules are their own resolution.
+        let rrf = Fusion::Rrf { k: 60.0 };
+        assert_eq!(rrf.resolve("anything at all"), rrf);
     }
 
     #[test]

@@ -1085,9 +1085,9 @@ impl SearchIndex {
                 (Some(t), None) => t,
                 (None, Some(s)) => s,
                 (Some(t), Some(s)) => {
-                    let ceiling = self
-                        .lexical_ceiling(&self.fusion.lexical_text(lexical.unwrap_or_default()))?;
-                    fusion::fuse(&self.fusion, &t, ceiling, &s)
+                    let lex = self.fusion.lexical_text(lexical.unwrap_or_default());
+                    let rule = self.fusion.resolve(&lex);
+                    fusion::fuse(&rule, &t, self.lexical_ceiling(&lex)?, &s)
                 }
                 (None, None) => Vec::new(),
             };
