@@ -19,6 +19,8 @@
 //!   marks even when it matched one word of a six-word question, and that is what made hybrid
 //!   lose to semantic alone. `bm25 / ceiling` is about the share of the query a document
 //!   matches.
+//! * A key only one half returned gets the other half's floor: 0 for BM25, and for the cosine
+//!   the lowest one the semantic list holds (the key's own is no higher).
 //! * That share counts only above `τ` (`min_match`, a search engine's minimum-should-match):
 //!   a document matching less than half of the query gets no lexical credit at all.
 //! * Before the lexical half runs, the query loses its stop words ([`lexical_query`]).
@@ -148,6 +150,18 @@ pub fn fuse(
             for (s, key) in semantic {
                 let s = if s.is_finite() { *s } else { 0.0 };
                 *m.entry(*key).or_default() += w * s;
+            }
+            // A key the semantic half did not return is at most as similar as the last one it
+            // did: it is scored with that floor, not with 0 (which would sink a full name
+            // match below every key of the semantic list).
+            let floor = semantic
+                .iter()
+                .map(|(s, _)| *s)
+                .filter(|s| s.is_finite())
+                .fold(f32::INFINITY, f32::min);
+            let floor = if floor.is_finite() { floor } else { 0.0 };
+            for (_, key) in lexical {
+                m.entry(*key).or_insert(w * floor);
             }
             let max = if ceiling.is_finite() && ceiling > 0.0 {
                 ceiling
@@ -442,6 +456,17 @@ mod tests {
         // Reciprocal-rank fusion and explicit convex rules are their own resolution.
         let rrf = Fusion::Rrf { k: 60.0 };
         assert_eq!(rrf.resolve("anything at all"), rrf);
+    }
+
+    /// A full lexical match the semantic half did not return at all is scored with the
+    /// semantic list's lowest cosine, not 0, so it can still rise above that list.
+    #[test]
+    fn a_key_missing_from_the_semantic_half_gets_its_floor() {
+        let sem = [(0.40, 1), (0.35, 2), (0.30, 3)];
+        let lex = [(4.0, 9)];
+        let out = fuse(&Fusion::default().resolve("docker"), &lex, 4.0, &sem);
+        assert_eq!(out[0].1, 9, "{out:?}");
+        assert!((out[0].0 - (0.8 * 0.30 + 0.2)).abs() < 1e-6, "{out:?}");
     }
 
     #[test]
