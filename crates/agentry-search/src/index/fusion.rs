@@ -32,8 +32,8 @@
 //!
 //! `0.2` and `τ` = 0.5 were chosen on the tune half of the relevance benchmark
 //! (`bench/relevance`, `SWEEP=1`) as the most lexical weight that loses nothing to semantic
-//! alone on the paraphrase queries there; more (0.3) wins every product-name query but loses
-//! one paraphrase at recall@5 (BENCHMARKS.md §7).
+//! alone on the paraphrase queries there; more (0.3) loses one paraphrase at recall@5
+//! (BENCHMARKS.md §7).
 //!
 //! [`Fusion::Rrf`] (reciprocal-rank fusion, Cormack et al.) was hybrid search's first rule; it
 //! is kept for comparison. On natural-language queries it ranks a document that is mediocre in
