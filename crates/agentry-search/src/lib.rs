@@ -9,7 +9,7 @@
 //! * capability queries over the OASF skill taxonomy (a category finds its sub-skills);
 //! * BM25 full-text with prefix and typo tolerance (tantivy);
 //! * semantic nearest neighbours over sentence embeddings (usearch HNSW), and hybrid
-//!   reciprocal-rank fusion of both;
+//!   score-normalised convex fusion of both ([`index::fusion`]);
 //! * filters (trust tier, namespace, publisher, labels, platform, GPU, protocol, Formula-2
 //!   context fit), facets and cursor pagination;
 //! * structured matching with reasons, and a taxonomy browse with counts.

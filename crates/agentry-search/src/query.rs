@@ -31,7 +31,7 @@ pub enum SearchMode {
     Text,
     /// Nearest neighbours of the embedded query only.
     Semantic,
-    /// Reciprocal-rank fusion of full-text and semantic ranks.
+    /// Full-text and semantic scores fused (`index::fusion`: convex, semantic-weighted).
     Hybrid,
 }
 

@@ -15,6 +15,7 @@
 //! `meta.json` records the layout version and the embedding model the vectors came from; an
 //! index opened with a different model refuses semantic queries until `agentry reindex`.
 
+pub mod fusion;
 pub(crate) mod state;
 pub(crate) mod text;
 pub(crate) mod vector;
@@ -43,8 +44,6 @@ use vector::VectorIndex;
 
 /// On-disk layout version of the index directory.
 pub const LAYOUT_VERSION: u32 = 1;
-/// Reciprocal-rank-fusion constant (Cormack et al. use 60).
-const RRF_K: f32 = 60.0;
 /// Texts per embedding batch.
 const EMBED_BATCH: usize = 32;
 
@@ -180,6 +179,7 @@ pub struct SearchIndex {
     pending: Mutex<Pending>,
     pending_cv: Condvar,
     tax: Taxonomies,
+    fusion: fusion::Fusion,
 }
 
 /// The model id the vectors of the index in `dir` were built with; `None` when there is no
@@ -383,7 +383,21 @@ impl SearchIndex {
             pending: Mutex::new(Pending::default()),
             pending_cv: Condvar::new(),
             tax,
+            fusion: fusion::Fusion::default(),
         })
+    }
+
+    /// The same index, answering hybrid queries with `fusion` (the relevance benchmark
+    /// compares rules this way; a pod uses the default).
+    pub fn with_fusion(mut self, fusion: fusion::Fusion) -> SearchIndex {
+        self.fusion = fusion;
+        self
+    }
+
+    /// What a document matching every word of `text` once would score in full text
+    /// ([`fusion::fuse`] normalises the lexical half by it).
+    pub fn lexical_ceiling(&self, text: &str) -> SearchResult<f32> {
+        self.text.score_ceiling(text)
     }
 
     /// Whether semantic and hybrid queries can be answered.
@@ -1017,9 +1031,15 @@ impl SearchIndex {
                     } else {
                         depth
                     };
+                    // The hybrid's lexical half searches what its fusion rule asks for.
+                    let t = if qvec.is_some() {
+                        self.fusion.lexical_text(t)
+                    } else {
+                        std::borrow::Cow::Borrowed(t)
+                    };
                     let (hits, all) = self
                         .text
-                        .search(t, allow_arc.clone(), d, want_all, q.deadline)
+                        .search(&t, allow_arc.clone(), d, want_all, q.deadline)
                         .map_err(|e| match e {
                             SearchError::Timeout(_) => {
                                 SearchError::Timeout(q.deadline.map_or(0, |d| {
@@ -1065,14 +1085,9 @@ impl SearchIndex {
                 (Some(t), None) => t,
                 (None, Some(s)) => s,
                 (Some(t), Some(s)) => {
-                    let mut m: HashMap<u32, f32> = HashMap::new();
-                    for (rank, (_, k)) in t.iter().enumerate() {
-                        *m.entry(*k).or_default() += 1.0 / (RRF_K + rank as f32 + 1.0);
-                    }
-                    for (rank, (_, k)) in s.iter().enumerate() {
-                        *m.entry(*k).or_default() += 1.0 / (RRF_K + rank as f32 + 1.0);
-                    }
-                    m.into_iter().map(|(k, s)| (s, k)).collect()
+                    let lex = self.fusion.lexical_text(lexical.unwrap_or_default());
+                    let rule = self.fusion.resolve(&lex);
+                    fusion::fuse(&rule, &t, self.lexical_ceiling(&lex)?, &s)
                 }
                 (None, None) => Vec::new(),
             };

@@ -319,6 +319,47 @@ impl TextIndex {
         Ok(Some(Box::new(BooleanQuery::new(clauses))))
     }
 
+    /// The BM25 score a document would get for matching every word of `text` once, each in
+    /// its best field at average length: `Σ max_field(boost · idf)` over the query's distinct
+    /// indexed words (tantivy's idf; `tf / (tf + k1 · norm)` is `1 / (1 + k1)` at tf 1 and
+    /// average length, which cancels BM25's `(1 + k1)`). Hybrid fusion divides by it, so a
+    /// document matching one word of six counts for about a sixth however the list ranks it.
+    /// 0 when no word of `text` is indexed.
+    pub fn score_ceiling(&self, text: &str) -> SearchResult<f32> {
+        use tantivy::tokenizer::{TokenStream, Tokenizer};
+        let searcher = self.reader.searcher();
+        let n = searcher.num_docs();
+        let fields = [
+            self.fields.name,
+            self.fields.description,
+            self.fields.skills,
+        ];
+        let mut analyzer = analyzer();
+        let mut raw = SimpleTokenizer::default();
+        let mut words: Vec<String> = Vec::new();
+        let mut s = raw.token_stream(text);
+        while s.advance() {
+            let r = s.token().text.to_lowercase();
+            let mut st = analyzer.token_stream(&r);
+            if st.advance() && !words.contains(&st.token().text) {
+                words.push(st.token().text.clone());
+            }
+        }
+        let mut ceiling = 0.0f32;
+        for w in words.iter().take(32) {
+            let mut best = 0.0f32;
+            for &(fi, boost) in &BOOSTS {
+                let df = searcher.doc_freq(&Term::from_field_text(fields[fi], w))?;
+                if df > 0 && n >= df {
+                    let x = ((n - df) as f32 + 0.5) / (df as f32 + 0.5);
+                    best = best.max(boost * (1.0 + x).ln());
+                }
+            }
+            ceiling += best;
+        }
+        Ok(ceiling)
+    }
+
     /// The `depth` best (score, key) pairs for `text` among keys passing `allow` (all when
     /// `None`), best first with ties broken by key; and, when `want_all`, every matching key.
     pub fn search(
