@@ -18,6 +18,7 @@
 //! must never be the product's embedder.
 
 mod bert;
+mod memo;
 mod minilm;
 mod model_files;
 mod openai;
@@ -27,6 +28,7 @@ pub mod tls;
 #[cfg(feature = "test-embedder")]
 pub use agentry_types::embed::HashingEmbedder;
 pub use agentry_types::embed::{EmbedError, Embedder, cosine};
+pub use memo::MemoEmbedder;
 pub use minilm::{MiniLmEmbedder, MiniLmOptions, model_id as minilm_model_id};
 pub use model_files::{
     MINILM_DIM, MINILM_DIR_NAME, MINILM_MAX_TOKENS, MINILM_MODEL_ID, ModelError, ModelFiles,

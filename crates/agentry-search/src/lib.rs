@@ -63,7 +63,15 @@ pub struct IndexedAgent {
     pub pushed_at: i64,
 }
 
-/// The text embedded for an agent: what it is called, what it says it does, and its skills.
+/// Characters of an embedding text after which no further skill names are added: about 128
+/// word pieces, the input length the model was trained on (all-MiniLM-L6-v2's fine-tuning
+/// truncated at 128; it reads up to 256). Name and description always go in whole; a list of
+/// dozens of skill names adds little meaning to a mean-pooled vector, dilutes the description's,
+/// and costs forward-pass time in proportion to its length.
+pub const EMBED_TEXT_SKILLS_UNTIL: usize = 512;
+
+/// The text embedded for an agent: what it is called, what it says it does, and its skills
+/// (each distinct name once, while the text is shorter than [`EMBED_TEXT_SKILLS_UNTIL`]).
 pub fn embedding_text(r: &AgentRecord) -> String {
     let mut s = String::new();
     s.push_str(
@@ -74,12 +82,19 @@ pub fn embedding_text(r: &AgentRecord) -> String {
     );
     s.push_str(": ");
     s.push_str(&r.description);
-    let skills: Vec<&str> = r
-        .skills
-        .iter()
-        .map(|k| k.name.as_str())
-        .filter(|n| !n.is_empty())
-        .collect();
+    let mut skills: Vec<&str> = Vec::new();
+    let mut len = s.len() + " Skills: .".len();
+    for name in r.skills.iter().map(|k| k.name.as_str()) {
+        if name.is_empty() || skills.contains(&name) {
+            continue;
+        }
+        let add = name.len() + if skills.is_empty() { 0 } else { 2 };
+        if !skills.is_empty() && len + add > EMBED_TEXT_SKILLS_UNTIL {
+            break;
+        }
+        len += add;
+        skills.push(name);
+    }
     if !skills.is_empty() {
         s.push_str(" Skills: ");
         s.push_str(&skills.join(", "));
@@ -141,4 +156,54 @@ pub(crate) fn skills_text(r: &AgentRecord, tax: &taxonomy::Taxonomies) -> String
         }
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(description: &str, skills: &[&str]) -> AgentRecord {
+        let mut r = AgentRecord::default();
+        r.identity.name = "ledger-bot".into();
+        r.description = description.into();
+        r.skills = skills
+            .iter()
+            .map(|n| agentry_types::record::Skill {
+                name: (*n).into(),
+                ..agentry_types::record::Skill::default()
+            })
+            .collect();
+        r
+    }
+
+    #[test]
+    fn embedding_text_keeps_name_description_and_each_skill_once() {
+        let r = record(
+            "Books invoices.",
+            &["pay-invoice", "", "pay-invoice", "refund"],
+        );
+        assert_eq!(
+            embedding_text(&r),
+            "ledger-bot: Books invoices. Skills: pay-invoice, refund."
+        );
+    }
+
+    #[test]
+    fn embedding_text_stops_adding_skill_names_at_the_budget() {
+        let names: Vec<String> = (0..200).map(|i| format!("skill-number-{i}")).collect();
+        let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+        let text = embedding_text(&record("Does many things.", &refs));
+        assert!(
+            text.len() <= EMBED_TEXT_SKILLS_UNTIL,
+            "{} chars",
+            text.len()
+        );
+        assert!(text.starts_with("ledger-bot: Does many things. Skills: skill-number-0, "));
+        assert!(text.ends_with('.'));
+        // A description longer than the budget still goes in whole, with its first skill.
+        let long = "word ".repeat(200);
+        let text = embedding_text(&record(&long, &refs));
+        assert!(text.contains(long.trim_end()));
+        assert!(text.ends_with("Skills: skill-number-0."));
+    }
 }

@@ -14,6 +14,7 @@ pub mod auth;
 pub mod config;
 pub mod error;
 pub mod health;
+pub mod index_feed;
 pub mod oci;
 pub mod problem;
 pub mod records;

@@ -152,7 +152,7 @@ pub async fn on_manifest_stored(
     digest: &Digest,
     record: Option<&AgentRecord>,
 ) {
-    let (Some(idx), Some(record)) = (state.search.clone(), record) else {
+    let (Some(feed), Some(record)) = (state.index_feed.clone(), record) else {
         return;
     };
     // The manifest's stored time (a re-push keeps the first), as `agentry reindex` reads it.
@@ -166,12 +166,8 @@ pub async fn on_manifest_stored(
             return;
         }
     };
-    match tokio::task::spawn_blocking(move || idx.upsert(agent)).await {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => {
-            tracing::error!(%repo, %digest, error = %e, "indexing the pushed agent failed; run `agentry reindex`")
-        }
-        Err(e) => tracing::error!(%repo, %digest, error = %e, "indexing task failed"),
+    if let Err(e) = feed.upsert(agent).await {
+        tracing::error!(%repo, %digest, error = %e, "indexing the pushed agent failed; run `agentry reindex`");
     }
 }
 

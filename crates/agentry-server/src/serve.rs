@@ -198,7 +198,12 @@ fn open_search_index(
     };
     let embedder: Option<Arc<dyn agentry_embed::Embedder>> =
         match agentry_embed::MiniLmEmbedder::load_with(&model_dir, options) {
-            Ok(m) => Some(Arc::new(m)),
+            // Texts embedded before (a re-pushed description, a repeated query) are not
+            // embedded again while they stay among the most recent.
+            Ok(m) => Some(Arc::new(agentry_embed::MemoEmbedder::new(
+                Arc::new(m),
+                agentry_embed::MemoEmbedder::DEFAULT_CAPACITY,
+            ))),
             Err(e) => {
                 tracing::warn!(error = %e, "semantic search unavailable");
                 None

@@ -19,6 +19,8 @@ pub struct AppState {
     pub search: Option<Arc<agentry_search::SearchIndex>>,
     /// Held while an online reindex runs (one at a time).
     pub reindexing: Arc<tokio::sync::Mutex<()>>,
+    /// The push path's batched writer to `search` (set with it).
+    pub index_feed: Option<Arc<crate::index_feed::IndexFeed>>,
     ready: Arc<AtomicBool>,
 }
 
@@ -36,12 +38,14 @@ impl AppState {
             auth: auth.map(Arc::new),
             search: None,
             reindexing: Arc::default(),
+            index_feed: None,
             ready: Arc::new(AtomicBool::new(false)),
         }
     }
 
     /// Attach the discovery index.
     pub fn with_search(mut self, index: Arc<agentry_search::SearchIndex>) -> AppState {
+        self.index_feed = Some(crate::index_feed::IndexFeed::new(index.clone()));
         self.search = Some(index);
         self
     }
