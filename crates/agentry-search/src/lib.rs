@@ -19,10 +19,11 @@
 //! model, semantic and hybrid queries fail with [`SearchError::SemanticUnavailable`]; they never
 //! fall back to something else.
 //!
-//! [`generator`] builds realistic synthetic records, deterministically by seed, for tests and
-//! the benchmark (`search-bench`, feature `bench`).
+//! `generator` (feature `generator`) builds realistic synthetic records, deterministically by
+//! seed, for tests and the benchmark crate `agentry-search-bench`.
 
 pub mod error;
+#[cfg(feature = "generator")]
 pub mod generator;
 pub mod index;
 pub mod query;
