@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use agentry_embed::{Embedder, MiniLmEmbedder, MiniLmOptions, Precision};
 use agentry_search::generator::{Generator, Samples};
-use agentry_search::{IndexOptions, Query, SearchIndex, embedding_text};
+use agentry_search::{IndexOptions, SearchIndex, embedding_text};
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 use serde_json::{Value, json};
@@ -256,7 +256,8 @@ fn time_queries(idx: &SearchIndex, qs: &[String], limit_warmup: usize) -> Result
     let mut lat = Vec::with_capacity(qs.len());
     let mut hits = 0usize;
     for (i, s) in qs.iter().enumerate() {
-        let q = Query::from_query_string(s).with_context(|| s.clone())?;
+        let q = agentry_server::api::wire::search_query(Some(s))
+            .map_err(|e| anyhow::anyhow!("{s}: {}", e.detail))?;
         let t = Instant::now();
         let r = idx.search(&q).with_context(|| s.clone())?;
         let e = t.elapsed();

@@ -497,7 +497,7 @@ fn all_pages(idx: &SearchIndex, q: &Query) -> (Vec<String>, Facets) {
                 .collect();
         }
         assert!(r.items.len() <= q.limit);
-        ids.extend(r.items.into_iter().map(|i| i.id));
+        ids.extend(r.items.iter().map(|i| i.id()));
         match r.next_cursor {
             Some(c) => {
                 q.cursor =

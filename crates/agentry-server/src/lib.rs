@@ -16,6 +16,7 @@ pub mod error;
 pub mod health;
 pub mod oci;
 pub mod problem;
+pub mod query_string;
 pub mod records;
 pub mod router;
 pub mod serve;

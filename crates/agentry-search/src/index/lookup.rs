@@ -6,7 +6,7 @@ use super::filter::{version_rank, versions_matching};
 use super::state::DocMeta;
 use super::{SearchIndex, item};
 use crate::query::VersionSpec;
-use crate::response::SearchItem;
+use crate::response::AgentHit;
 
 impl SearchIndex {
     /// `namespace/name` at a version spec: the highest matching version (`GET
@@ -16,7 +16,7 @@ impl SearchIndex {
         repo: &str,
         spec: &VersionSpec,
         include_prerelease: bool,
-    ) -> Option<SearchItem> {
+    ) -> Option<AgentHit> {
         let st = self.state.read();
         let of = st.term(&format!("name:{}", repo.to_ascii_lowercase()))?;
         let mut keys = versions_matching(&st, of, spec, include_prerelease);
@@ -40,7 +40,7 @@ impl SearchIndex {
     }
 
     /// Every indexed artifact with this manifest (or record) digest.
-    pub fn by_digest(&self, digest: &Digest) -> Vec<SearchItem> {
+    pub fn by_digest(&self, digest: &Digest) -> Vec<AgentHit> {
         let st = self.state.read();
         st.term(&format!("digest:{digest}"))
             .map(|b| {

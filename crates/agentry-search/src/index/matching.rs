@@ -10,13 +10,13 @@ use super::state::DocMeta;
 use super::{SearchIndex, item};
 use crate::error::{ParamError, SearchResult};
 use crate::query::{CapabilityMatch, MAX_LIMIT, Query};
-use crate::response::{MatchRequest, SearchResponse};
+use crate::response::{MatchRequest, SearchPage};
 use crate::taxonomy;
 
 impl SearchIndex {
     /// `POST /agents/match`: hard requirements filter, soft ones rank; each result says why
     /// it matched.
-    pub fn match_agents(&self, req: &MatchRequest) -> SearchResult<SearchResponse> {
+    pub fn match_agents(&self, req: &MatchRequest) -> SearchResult<SearchPage> {
         let limit = req.limit.unwrap_or(10).clamp(1, MAX_LIMIT);
         for (field, list) in [
             ("capabilities.all", &req.capabilities.all),
@@ -110,7 +110,7 @@ impl SearchIndex {
                 Some(it)
             })
             .collect();
-        Ok(SearchResponse {
+        Ok(SearchPage {
             items,
             next_cursor: None,
             facets: Default::default(),

@@ -46,7 +46,7 @@ use parking_lot::{Condvar, Mutex, RwLock};
 use serde::Serialize;
 
 use crate::error::{SearchError, SearchResult};
-use crate::response::SearchItem;
+use crate::response::AgentHit;
 use crate::taxonomy::Taxonomies;
 use commit::Pending;
 use state::{DocMeta, State};
@@ -124,13 +124,11 @@ pub struct SearchIndex {
     tax: Taxonomies,
 }
 
-fn item(doc: &DocMeta, score: f32) -> SearchItem {
-    SearchItem {
-        id: format!("{}@{}", doc.repo, doc.digest),
-        name: doc.basename().to_owned(),
-        namespace: doc.namespace().to_owned(),
+fn item(doc: &DocMeta, score: f32) -> AgentHit {
+    AgentHit {
+        repo: doc.repo.clone(),
+        digest: doc.digest.clone(),
         version: doc.version.to_string(),
-        digest: doc.digest.to_string(),
         description: doc.description.to_string(),
         capabilities: doc.capabilities.iter().map(|c| c.to_string()).collect(),
         protocols: doc.protocols.iter().map(|c| c.to_string()).collect(),

@@ -13,7 +13,7 @@ use super::state::State;
 use super::{Neighbours, SearchIndex, Semantic, SemanticStatus, check_deadline, item};
 use crate::error::{ParamError, SearchError, SearchResult};
 use crate::query::{Cursor, MAX_LIMIT, MAX_RANKED_DEPTH, Query};
-use crate::response::{SearchItem, SearchResponse};
+use crate::response::{AgentHit, SearchPage};
 
 /// Reciprocal-rank-fusion constant (Cormack et al. use 60).
 const RRF_K: f32 = 60.0;
@@ -50,7 +50,7 @@ impl SearchIndex {
     }
 
     /// Answer a discovery query.
-    pub fn search(&self, q: &Query) -> SearchResult<SearchResponse> {
+    pub fn search(&self, q: &Query) -> SearchResult<SearchPage> {
         let start = Instant::now();
         let fingerprint = q.fingerprint();
         if let Some(c) = &q.cursor
@@ -80,7 +80,7 @@ impl SearchIndex {
             self.ranked_page(&st, allow, q, lexical, qvec.as_deref(), start)?
         };
         check_deadline(q.deadline, start)?;
-        let items: Vec<SearchItem> = page
+        let items: Vec<AgentHit> = page
             .hits
             .iter()
             .filter_map(|(s, k)| st.doc(*k).map(|d| item(d, *s)))
@@ -102,7 +102,7 @@ impl SearchIndex {
             Some(b) => facets(&st, &b, q.deadline, start)?,
             None => Default::default(),
         };
-        Ok(SearchResponse {
+        Ok(SearchPage {
             items,
             next_cursor,
             facets,
