@@ -329,7 +329,10 @@ fn run(b: &Built, text: &str, mode: SearchMode) -> Result<Vec<(f32, String)>> {
     let r = b.index.search(&q)?;
     Ok(r.items
         .into_iter()
-        .map(|i| (i.score, b.ids.get(&i.id).cloned().unwrap_or(i.id)))
+        .map(|i| {
+            let id = i.id();
+            (i.score, b.ids.get(&id).cloned().unwrap_or(id))
+        })
         .collect())
 }
 

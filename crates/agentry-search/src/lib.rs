@@ -14,15 +14,17 @@
 //!   context fit), facets and cursor pagination;
 //! * structured matching with reasons, and a taxonomy browse with counts.
 //!
-//! Queries ([`Query`]) parse from URL parameters with errors naming the parameter, and
-//! answers ([`SearchResponse`]) serialise as the REST API returns them. Without an embedding
+//! Queries ([`Query`]) and answers ([`SearchPage`] of [`AgentHit`]s) are typed values; the
+//! server parses query strings into them and shapes them as JSON (`agentry-server`'s
+//! `api::wire`). Without an embedding
 //! model, semantic and hybrid queries fail with [`SearchError::SemanticUnavailable`]; they never
 //! fall back to something else.
 //!
-//! [`generator`] builds realistic synthetic records, deterministically by seed, for tests and
-//! the benchmark (`search-bench`, feature `bench`).
+//! `generator` (feature `generator`) builds realistic synthetic records, deterministically by
+//! seed, for tests and the benchmark crate `agentry-search-bench`.
 
 pub mod error;
+#[cfg(feature = "generator")]
 pub mod generator;
 pub mod index;
 pub mod query;
@@ -36,10 +38,12 @@ pub use error::{ParamError, SearchError, SearchResult};
 pub use index::{
     IndexOptions, IndexStats, RebuildProgress, SearchIndex, SemanticStatus, stored_model_id,
 };
-pub use query::{CapabilityMatch, Cursor, Query, SearchMode, VersionSpec};
+pub use query::{
+    CapabilityMatch, Cursor, DEFAULT_LIMIT, MAX_LIMIT, MAX_TEXT_LEN, Query, SearchMode, VersionSpec,
+};
 pub use response::{
-    CapabilityNode, CapabilityRequirement, CapabilityTree, FacetCount, MatchRequest, SearchItem,
-    SearchResponse,
+    AgentHit, CapabilityNode, CapabilityRequirement, CapabilityTree, FacetCount, MatchRequest,
+    SearchPage,
 };
 
 /// Where a pod keeps its discovery index inside its data directory

@@ -1,8 +1,6 @@
-//! The search query: what the REST API's `GET /api/v1/agents` parameters, the CLI flags and
-//! `POST /agents/match` turn into.
-//!
-//! Parsing is done here, once, from raw `(name, value)` pairs (URL query parameters), so every
-//! refusal names the parameter as the client spelled it.
+//! The search query as typed values: what the REST API's `GET /api/v1/agents` parameters
+//! (parsed by `agentry-server`'s `api::wire`), the CLI flags and `POST /agents/match` turn
+//! into.
 
 use std::time::{Duration, Instant};
 
@@ -36,7 +34,9 @@ pub enum SearchMode {
 }
 
 impl SearchMode {
-    fn parse(s: &str) -> Option<SearchMode> {
+    /// `text` (also `fulltext`, `full-text`, `keyword`), `semantic` (`vector`) or `hybrid`,
+    /// any case.
+    pub fn parse(s: &str) -> Option<SearchMode> {
         match s.to_ascii_lowercase().as_str() {
             "text" | "fulltext" | "full-text" | "keyword" => Some(SearchMode::Text),
             "semantic" | "vector" => Some(SearchMode::Semantic),
@@ -184,59 +184,6 @@ pub struct Query {
     pub deadline: Option<Instant>,
 }
 
-fn parse_bool(param: &str, v: &str) -> Result<bool, ParamError> {
-    match v.to_ascii_lowercase().as_str() {
-        "true" | "1" | "yes" | "" => Ok(true),
-        "false" | "0" | "no" => Ok(false),
-        _ => Err(ParamError::new(
-            param,
-            format!("expected true or false, got {v:?}"),
-        )),
-    }
-}
-
-fn split_list(v: &str) -> impl Iterator<Item = &str> {
-    v.split(',').map(str::trim).filter(|s| !s.is_empty())
-}
-
-fn bounded_text(param: &str, v: &str) -> Result<Option<String>, ParamError> {
-    let t = v.trim();
-    if t.len() > MAX_TEXT_LEN {
-        return Err(ParamError::new(
-            param,
-            format!("longer than {MAX_TEXT_LEN} bytes"),
-        ));
-    }
-    Ok((!t.is_empty()).then(|| t.to_owned()))
-}
-
-/// The query parameters `GET /api/v1/agents` accepts, for documentation and for refusing
-/// unknown ones.
-pub const PARAMS: &[&str] = &[
-    "q",
-    "semantic",
-    "mode",
-    "name",
-    "version",
-    "digest",
-    "cid",
-    "capability",
-    "capability_match",
-    "protocol",
-    "min_trust",
-    "namespace",
-    "publisher",
-    "label",
-    "os",
-    "arch",
-    "gpu",
-    "max_input_tokens",
-    "prerelease",
-    "facets",
-    "limit",
-    "cursor",
-];
-
 impl Query {
     /// A query with the default limit and nothing else.
     pub fn new() -> Query {
@@ -244,152 +191,6 @@ impl Query {
             limit: DEFAULT_LIMIT,
             ..Query::default()
         }
-    }
-
-    /// Parse a URL query string (`q=...&capability=...`), refusing unknown parameters.
-    pub fn from_query_string(qs: &str) -> Result<Query, ParamError> {
-        Query::from_pairs(form_urlencoded::parse(qs.as_bytes()))
-    }
-
-    /// Parse `(name, value)` pairs. Repeated list parameters accumulate; repeated scalar
-    /// parameters are refused.
-    pub fn from_pairs<K, V>(pairs: impl IntoIterator<Item = (K, V)>) -> Result<Query, ParamError>
-    where
-        K: AsRef<str>,
-        V: AsRef<str>,
-    {
-        let mut q = Query::new();
-        let mut seen: Vec<String> = Vec::new();
-        for (k, v) in pairs {
-            let (k, v) = (k.as_ref(), v.as_ref());
-            let repeatable = matches!(k, "capability" | "protocol" | "label");
-            if !repeatable {
-                if seen.iter().any(|s| s == k) {
-                    return Err(ParamError::new(k, "given more than once"));
-                }
-                seen.push(k.to_owned());
-            }
-            match k {
-                "q" => q.text = bounded_text(k, v)?,
-                "semantic" => q.semantic = bounded_text(k, v)?,
-                "mode" => {
-                    q.mode =
-                        Some(SearchMode::parse(v).ok_or_else(|| {
-                            ParamError::new(k, "expected text, semantic or hybrid")
-                        })?)
-                }
-                "name" => {
-                    let v = v.trim();
-                    let (name, range) = match v.split_once('@') {
-                        Some((n, r)) => (n, Some(r)),
-                        None => (v, None),
-                    };
-                    if name.is_empty() || name.len() > 255 {
-                        return Err(ParamError::new(k, "expected namespace/name[@version]"));
-                    }
-                    q.name = Some(name.to_ascii_lowercase());
-                    if let Some(r) = range {
-                        q.version = Some(VersionSpec::parse(r).map_err(|e| ParamError::new(k, e))?);
-                    }
-                }
-                "version" => {
-                    q.version = Some(VersionSpec::parse(v).map_err(|e| ParamError::new(k, e))?)
-                }
-                "digest" => {
-                    q.digest = Some(v.trim().parse().map_err(|e: agentry_types::DigestError| {
-                        ParamError::new(k, e.to_string())
-                    })?)
-                }
-                "cid" => {
-                    let t = v.trim();
-                    if t.is_empty() || t.len() > 200 {
-                        return Err(ParamError::new(k, "expected a CID"));
-                    }
-                    q.oasf_cid = Some(t.to_owned());
-                }
-                "capability" => {
-                    for c in split_list(v) {
-                        if c.len() > 200 {
-                            return Err(ParamError::new(k, "capability longer than 200 bytes"));
-                        }
-                        q.capabilities.push(c.to_owned());
-                    }
-                }
-                "capability_match" => {
-                    q.capability_match = match v.to_ascii_lowercase().as_str() {
-                        "all" => CapabilityMatch::All,
-                        "any" => CapabilityMatch::Any,
-                        _ => return Err(ParamError::new(k, "expected all or any")),
-                    }
-                }
-                "protocol" => {
-                    for p in split_list(v) {
-                        q.protocols.push(p.to_ascii_lowercase());
-                    }
-                }
-                "min_trust" => {
-                    q.min_tier = Some(v.parse().map_err(|e: String| ParamError::new(k, e))?)
-                }
-                "namespace" => q.namespace = Some(v.trim().to_ascii_lowercase()),
-                "publisher" => q.publisher = Some(v.trim().to_ascii_lowercase()),
-                "label" => {
-                    let (lk, lv) = v
-                        .split_once('=')
-                        .or_else(|| v.split_once(':'))
-                        .ok_or_else(|| ParamError::new(k, "expected key=value"))?;
-                    if lk.trim().is_empty() {
-                        return Err(ParamError::new(k, "expected key=value"));
-                    }
-                    q.labels.push((lk.trim().to_owned(), lv.trim().to_owned()));
-                }
-                "os" => q.os = Some(v.trim().to_ascii_lowercase()),
-                "arch" => q.arch = Some(v.trim().to_ascii_lowercase()),
-                "gpu" => q.gpu = Some(parse_bool(k, v)?),
-                "max_input_tokens" => {
-                    let n: u64 = v.trim().parse().map_err(|_| {
-                        ParamError::new(k, format!("expected a positive integer, got {v:?}"))
-                    })?;
-                    if n == 0 {
-                        return Err(ParamError::new(k, "must be at least 1"));
-                    }
-                    q.max_input_tokens = Some(n);
-                }
-                "prerelease" => q.include_prerelease = parse_bool(k, v)?,
-                "facets" => q.facets = parse_bool(k, v)?,
-                "limit" => {
-                    let n: usize = v.trim().parse().map_err(|_| {
-                        ParamError::new(k, format!("expected an integer 1..={MAX_LIMIT}"))
-                    })?;
-                    if n == 0 {
-                        return Err(ParamError::new(k, "must be at least 1"));
-                    }
-                    q.limit = n.min(MAX_LIMIT);
-                }
-                "cursor" => q.cursor = Some(Cursor::decode(v)?),
-                other => {
-                    return Err(ParamError::new(
-                        other,
-                        format!("unknown parameter (accepted: {})", PARAMS.join(", ")),
-                    ));
-                }
-            }
-        }
-        if q.mode == Some(SearchMode::Text) && q.text.is_none() {
-            return Err(ParamError::new("mode", "mode=text needs q"));
-        }
-        if matches!(q.mode, Some(SearchMode::Semantic | SearchMode::Hybrid))
-            && q.text.is_none()
-            && q.semantic.is_none()
-        {
-            return Err(ParamError::new(
-                "mode",
-                "semantic and hybrid modes need q or semantic",
-            ));
-        }
-        if q.version.is_some() && q.name.is_none() {
-            return Err(ParamError::new("version", "needs name"));
-        }
-        Ok(q)
     }
 
     /// Set a time budget from now.
@@ -452,48 +253,6 @@ impl Query {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn parses_a_full_query_string() {
-        let q = Query::from_query_string(
-            "q=invoice+pdf&capability=language_processing,10101&capability=ocr&protocol=MCP\
-             &min_trust=standard&label=team%3Dfinance&max_input_tokens=8000&gpu=false&limit=500\
-             &name=acme/analyst@%5E2.4&facets=true",
-        )
-        .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(q.text.as_deref(), Some("invoice pdf"));
-        assert_eq!(q.capabilities, vec!["language_processing", "10101", "ocr"]);
-        assert_eq!(q.protocols, vec!["mcp"]);
-        assert_eq!(q.min_tier, Some(TrustTier::Standard));
-        assert_eq!(q.labels, vec![("team".into(), "finance".into())]);
-        assert_eq!(q.limit, MAX_LIMIT);
-        assert_eq!(q.name.as_deref(), Some("acme/analyst"));
-        assert!(matches!(q.version, Some(VersionSpec::Range(_))));
-        assert!(q.facets);
-    }
-
-    #[test]
-    fn errors_name_the_parameter() {
-        for (qs, param) in [
-            ("limit=ten", "limit"),
-            ("limit=0", "limit"),
-            ("min_trust=gold", "min_trust"),
-            ("digest=sha256:xyz", "digest"),
-            ("max_input_tokens=-5", "max_input_tokens"),
-            ("mode=magic", "mode"),
-            ("bogus=1", "bogus"),
-            ("q=a&q=b", "q"),
-            ("version=^1", "version"),
-            ("name=a/b@not a range", "name"),
-            ("cursor=%%%", "cursor"),
-            ("gpu=maybe", "gpu"),
-            ("label=nokey", "label"),
-            ("mode=semantic", "mode"),
-        ] {
-            let e = Query::from_query_string(qs).err();
-            assert_eq!(e.map(|e| e.param), Some(param.to_string()), "{qs}");
-        }
-    }
 
     #[test]
     fn version_specs() {

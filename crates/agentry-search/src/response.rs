@@ -1,37 +1,40 @@
-//! Answers, shaped exactly as the REST API serialises them.
+//! Answers as typed values (the server shapes them for the wire), and the match request and
+//! taxonomy browse the REST API exchanges as they are.
 
 use std::collections::BTreeMap;
 
-use agentry_types::TrustTier;
+use agentry_types::{Digest, RepoName, TrustTier};
 use serde::{Deserialize, Serialize};
 
 use crate::query::CapabilityMatch;
 
-/// One agent in a result list.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct SearchItem {
-    /// `namespace/name@manifest-digest`: unique and stable for this artifact.
-    pub id: String,
-    pub name: String,
-    pub namespace: String,
-    pub version: String,
+/// One agent in a result list, as typed values; the server shapes it for the wire.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AgentHit {
+    /// Repository the manifest was pushed to (`namespace/name`).
+    pub repo: RepoName,
     /// Manifest digest.
-    pub digest: String,
+    pub digest: Digest,
+    pub version: String,
     pub description: String,
     /// Taxonomy paths of the agent's skills, or the skill name where a skill has no class.
     pub capabilities: Vec<String>,
     /// Protocol kinds (`a2a`, `mcp`, …).
     pub protocols: Vec<String>,
-    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "standard"))]
     pub trust_tier: TrustTier,
     /// Relevance; higher is better. 1.0 for unranked (filter-only) results.
     pub score: f32,
     /// The pod the record came from.
     pub source_pod: String,
     /// Why the agent matched (match requests only).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub why: Vec<String>,
+}
+
+impl AgentHit {
+    /// `namespace/name@manifest-digest`: unique and stable for this artifact.
+    pub fn id(&self) -> String {
+        format!("{}@{}", self.repo, self.digest)
+    }
 }
 
 /// A facet value and how many matching agents carry it.
@@ -43,14 +46,13 @@ pub struct FacetCount {
 }
 
 /// A page of results.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct SearchResponse {
-    pub items: Vec<SearchItem>,
-    /// Pass back as `cursor` for the next page; absent on the last page.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SearchPage {
+    pub items: Vec<AgentHit>,
+    /// Pass back as the query's cursor for the next page; absent on the last page.
     pub next_cursor: Option<String>,
     /// Counts per `capability`, `protocol`, `tier` and `namespace` over every match (not just
-    /// this page), when asked for with `facets=true`; otherwise empty.
+    /// this page), when the query asks for facets; otherwise empty.
     pub facets: BTreeMap<String, Vec<FacetCount>>,
 }
 

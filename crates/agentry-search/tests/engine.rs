@@ -82,7 +82,7 @@ fn open(dir: &std::path::Path, embedder: Option<Arc<dyn Embedder>>) -> SearchInd
 }
 
 fn q(s: &str) -> Query {
-    Query::from_query_string(s).unwrap_or_else(|e| panic!("{s}: {e}"))
+    agentry_server::api::wire::search_query(Some(s)).unwrap_or_else(|e| panic!("{s}: {e:?}"))
 }
 
 fn names(idx: &SearchIndex, qs: &str) -> Vec<String> {
@@ -90,7 +90,7 @@ fn names(idx: &SearchIndex, qs: &str) -> Vec<String> {
         .unwrap_or_else(|e| panic!("{qs}: {e}"))
         .items
         .into_iter()
-        .map(|i| format!("{}/{}@{}", i.namespace, i.name, i.version))
+        .map(|i| format!("{}@{}", i.repo, i.version))
         .collect()
 }
 
@@ -357,7 +357,7 @@ fn facets_cursors_and_match() {
             };
             let page = idx.search(&q(&qs)).unwrap_or_else(|e| panic!("{e}"));
             assert!(page.items.len() <= 2);
-            seen.extend(page.items.iter().map(|i| i.id.clone()));
+            seen.extend(page.items.iter().map(|i| i.id()));
             match page.next_cursor {
                 Some(c) => cursor = Some(c),
                 None => break,
@@ -457,11 +457,11 @@ fn semantic_needs_a_model_and_persists_without_reembedding() {
         let r = idx
             .search(&q("semantic=translates%20documents%20french"))
             .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(r.items[0].name, "translator");
+        assert_eq!(r.items[0].repo.basename(), "translator");
         let r = idx
             .search(&q("q=photos&mode=hybrid"))
             .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(r.items[0].name, "image-tagger");
+        assert_eq!(r.items[0].repo.basename(), "image-tagger");
         // Filters apply to semantic results.
         let r = idx
             .search(&q(
@@ -469,7 +469,7 @@ fn semantic_needs_a_model_and_persists_without_reembedding() {
             ))
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(r.items.len(), 1);
-        assert_eq!(r.items[0].name, "image-tagger");
+        assert_eq!(r.items[0].repo.basename(), "image-tagger");
         // Added after the snapshot: must survive the restart via stored vectors.
         idx.upsert(agent(
             "late/comer",
@@ -513,8 +513,8 @@ fn semantic_needs_a_model_and_persists_without_reembedding() {
         let r = idx
             .search(&q("semantic=haiku%20poems%20sea"))
             .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(r.items[0].name, "comer");
-        assert!(r.items.iter().all(|i| i.name != "image-tagger"));
+        assert_eq!(r.items[0].repo.basename(), "comer");
+        assert!(r.items.iter().all(|i| i.repo.basename() != "image-tagger"));
         assert_eq!(counting.1.load(std::sync::atomic::Ordering::SeqCst), 1);
     }
     // A different model refuses semantic queries until reindex.

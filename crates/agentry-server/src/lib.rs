@@ -17,6 +17,7 @@ pub mod health;
 pub mod index_feed;
 pub mod oci;
 pub mod problem;
+pub mod query_string;
 pub mod records;
 pub mod reindex;
 pub mod router;

@@ -268,6 +268,11 @@ async fn pushed_agents_are_findable_every_way() {
         ("/api/v1/agents/acme/currency-agent@^x.y", "range"),
         ("/api/v1/capabilities?taxonomy=9", "taxonomy"),
         ("/api/v1/trust/sha256:nothex", "digest"),
+        // malformed percent-encoding, whichever handler reads the query
+        ("/api/v1/agents?q=50%", "q"),
+        ("/api/v1/agents?limit=1&capability=%E2%82", "capability"),
+        ("/api/v1/capabilities?taxonomy=%zz", "taxonomy"),
+        ("/api/v1/agents/acme/currency-agent?format=%G1", "format"),
     ] {
         let (s, ct, v) = get(&pod, path).await;
         assert_eq!(

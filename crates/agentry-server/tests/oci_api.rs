@@ -613,6 +613,41 @@ async fn manifests_by_tag_and_digest_with_subject_and_referrers() {
     let v: serde_json::Value = r.json().await.expect("json");
     assert_eq!(v["manifests"].as_array().map(Vec::len), Some(1));
 
+    // The server's one query-string rule: `%2B` is a plus (an unescaped `+` would be a space).
+    let r = pod
+        .client
+        .get(pod.u(&format!(
+            "/v2/acme/agent/referrers/{d}?artifactType=application%2Fvnd.oci.image.config.v1%2Bjson"
+        )))
+        .send()
+        .await
+        .expect("get");
+    let v: serde_json::Value = r.json().await.expect("json");
+    let typed = v["manifests"].as_array().cloned().unwrap_or_default();
+    assert!(!typed.is_empty(), "{v}");
+    assert!(
+        typed
+            .iter()
+            .all(|m| m["artifactType"] == "application/vnd.oci.image.config.v1+json"),
+        "{v}"
+    );
+    // A malformed escape is a 400 naming the parameter, not a silent mismatch.
+    let r = pod
+        .client
+        .get(pod.u(&format!("/v2/acme/agent/referrers/{d}?artifactType=%zz")))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(r.status(), 400);
+    let v: serde_json::Value = r.json().await.expect("json");
+    assert_eq!(v["errors"][0]["code"], "NAME_INVALID", "{v}");
+    assert!(
+        v["errors"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("artifactType")),
+        "{v}"
+    );
+
     // Unknown subject or repository: empty index, never 404.
     let r = pod
         .client
@@ -860,6 +895,14 @@ async fn tags_and_catalog_paginate_with_link_headers() {
         .await
         .expect("get");
     assert_eq!(r.status(), 400);
+    let r = pod
+        .client
+        .get(pod.u("/v2/p/one/tags/list?n=%3"))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(r.status(), 400);
+    assert_eq!(error_code(r).await, "PAGINATION_NUMBER_INVALID");
     let r = pod
         .client
         .get(pod.u("/v2/p/none/tags/list"))

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use agentry_types::{AgentRecord, TrustTier};
+use agentry_types::{AgentRecord, Digest, RepoName, TrustTier};
 use roaring::RoaringBitmap;
 use serde::{Deserialize, Serialize};
 
@@ -12,10 +12,10 @@ use crate::taxonomy::{Taxonomies, normalize_skill_name};
 
 /// What a result item shows, kept in memory for every agent.
 pub(crate) struct DocMeta {
-    pub repo: Box<str>,
+    pub repo: RepoName,
     pub version: Box<str>,
     pub semver: Option<semver::Version>,
-    pub digest: Box<str>,
+    pub digest: Digest,
     pub description: Box<str>,
     pub capabilities: Box<[Box<str>]>,
     pub protocols: Box<[Box<str>]>,
@@ -30,13 +30,7 @@ pub(crate) struct DocMeta {
 
 impl DocMeta {
     pub fn namespace(&self) -> &str {
-        self.repo.rsplit_once('/').map(|(ns, _)| ns).unwrap_or("")
-    }
-    pub fn basename(&self) -> &str {
-        self.repo
-            .rsplit_once('/')
-            .map(|(_, n)| n)
-            .unwrap_or(&self.repo)
+        self.repo.namespace()
     }
 }
 
@@ -234,10 +228,10 @@ impl State {
             }
         }
         let meta = DocMeta {
-            repo: agent.repo.as_str().into(),
+            repo: agent.repo.clone(),
             version: r.identity.version.as_str().into(),
             semver: r.semver(),
-            digest: agent.manifest_digest.to_string().into(),
+            digest: agent.manifest_digest.clone(),
             description: r.description.as_str().into(),
             capabilities: display_capabilities(r)
                 .into_iter()
@@ -292,9 +286,9 @@ impl State {
             .flatten()
             .map(|d| {
                 std::mem::size_of::<DocMeta>()
-                    + d.repo.len()
+                    + d.repo.as_str().len()
                     + d.version.len()
-                    + d.digest.len()
+                    + d.digest.hex().len()
                     + d.description.len()
                     + d.capabilities.iter().map(|c| c.len() + 16).sum::<usize>()
                     + d.protocols.iter().map(|c| c.len() + 16).sum::<usize>()

@@ -561,3 +561,97 @@ impl SegmentCollector for KeyTopSegment {
         (top, self.all, self.timed_out)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A full-text index of `(key, description)` documents.
+    fn index_of(docs: &[(u32, &str)]) -> (tempfile::TempDir, TextIndex) {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let idx = TextIndex::open(dir.path(), 20 << 20).unwrap_or_else(|e| panic!("{e}"));
+        let ops = docs
+            .iter()
+            .map(|(k, d)| {
+                TextOp::Add(TextDoc {
+                    key: *k,
+                    name: format!("agent{k}"),
+                    description: (*d).to_owned(),
+                    skills: String::new(),
+                    payload: Vec::new(),
+                    vector: None,
+                })
+            })
+            .collect();
+        idx.apply(ops).unwrap_or_else(|e| panic!("{e}"));
+        (dir, idx)
+    }
+
+    fn found(idx: &TextIndex, text: &str) -> Vec<u32> {
+        let (hits, _) = idx
+            .search(text, None, 100, false, None)
+            .unwrap_or_else(|e| panic!("{text}: {e}"));
+        let mut keys: Vec<u32> = hits.into_iter().map(|(_, k)| k).collect();
+        keys.sort_unstable();
+        keys
+    }
+
+    #[test]
+    fn the_last_word_expands_as_a_prefix_from_three_letters() {
+        let (_d, idx) = index_of(&[(1, "translates letters"), (2, "transforms images")]);
+        assert_eq!(found(&idx, "transl"), vec![1]);
+        assert_eq!(found(&idx, "tran"), vec![1, 2]);
+        assert!(found(&idx, "tr").is_empty(), "two letters do not expand");
+        // Only the word being typed expands: `tran` followed by more words is a whole word.
+        assert!(found(&idx, "tran zzz").is_empty());
+        // A finished word (trailing space or punctuation) does not expand.
+        assert!(found(&idx, "transl ").is_empty());
+    }
+
+    #[test]
+    fn a_prefix_expands_to_the_words_in_the_most_documents() {
+        let searcher = |idx: &TextIndex| idx.reader.searcher();
+        let mut docs: Vec<(u32, String)> = Vec::new();
+        // `pre0` … `pre39`: word i is in i + 1 documents.
+        let mut key = 0;
+        for i in 0..40u32 {
+            for _ in 0..=i {
+                docs.push((key, format!("pre{i}")));
+                key += 1;
+            }
+        }
+        let refs: Vec<(u32, &str)> = docs.iter().map(|(k, d)| (*k, d.as_str())).collect();
+        let (_d, idx) = index_of(&refs);
+        let words = prefix_terms(&searcher(&idx), idx.fields.description, "pre")
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(words.len(), PREFIX_TERMS);
+        let want: Vec<String> = (8..40u32).rev().map(|i| format!("pre{i}")).collect();
+        assert_eq!(words, want);
+    }
+
+    #[test]
+    fn unknown_words_match_within_one_edit_or_two_when_long() {
+        let (_d, idx) = index_of(&[
+            (1, "detects objects in photos"),
+            (2, "summarises quarterly statements"),
+        ]);
+        assert_eq!(found(&idx, "objetcs"), vec![1], "one transposition");
+        assert_eq!(found(&idx, "quartarly"), vec![2]);
+        assert_eq!(
+            found(&idx, "staetmentz"),
+            vec![2],
+            "two edits in a long word"
+        );
+        assert!(found(&idx, "objxxcs").is_empty(), "three edits");
+        assert!(found(&idx, "fotos").is_empty(), "two edits in a short word");
+    }
+
+    #[test]
+    fn short_unknown_words_are_not_fuzzy_and_known_words_only_exact() {
+        let (_d, idx) = index_of(&[(1, "cat"), (2, "car"), (3, "cart")]);
+        // `cot` (three letters) is one edit from `cat` but too short for typo tolerance.
+        assert!(found(&idx, "cot ").is_empty());
+        // `car` is a known word: no typo clause adds `cat` or `cart`.
+        assert_eq!(found(&idx, "car "), vec![2]);
+    }
+}

@@ -8,8 +8,8 @@
 //! written in that format (fields the target cannot hold are listed in `Warning` headers).
 
 use agentry_formats::Target;
-use agentry_search::{SearchIndex, SearchItem, VersionSpec};
-use agentry_types::{AgentRecord, Digest, RepoName};
+use agentry_search::{AgentHit, SearchIndex, VersionSpec};
+use agentry_types::{AgentRecord, RepoName};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -18,6 +18,7 @@ use serde_json::value::RawValue;
 
 use super::ProblemResult;
 use super::index;
+use super::wire::SearchItem;
 use crate::problem::Problem;
 use crate::state::AppState;
 
@@ -56,10 +57,10 @@ pub async fn get_agent(
 ) -> ProblemResult<Response> {
     let mut prerelease = false;
     let mut format: Option<Target> = None;
-    for (k, v) in form_urlencoded::parse(raw.as_deref().unwrap_or("").as_bytes()) {
-        match k.as_ref() {
+    for (k, v) in crate::query_string::decode(raw.as_deref())? {
+        match k.as_str() {
             "prerelease" => {
-                prerelease = match v.as_ref() {
+                prerelease = match v.as_str() {
                     "true" | "1" | "" => true,
                     "false" | "0" => false,
                     _ => return Err(Problem::bad_request("prerelease", "expected true or false")),
@@ -83,14 +84,10 @@ pub async fn get_agent(
     let path = path.trim_matches('/').to_owned();
     // In-memory lookups of a few microseconds: answered on the request task, without the
     // thread hand-off of `blocking` that full searches need.
-    let (repo, item, versions) = resolve_path(&idx, path, prerelease)?;
-    let (Ok(repo_name), Ok(digest)) = (RepoName::parse(&repo), item.digest.parse::<Digest>())
-    else {
-        return detail_response(&item, &versions, None).map_err(|e| {
-            tracing::error!(%repo, error = %e, "answer could not be written");
-            Problem::internal("the server failed to answer; see its log")
-        });
-    };
+    let (hit, versions) = resolve_path(&idx, path, prerelease)?;
+    let (repo_name, digest) = (hit.repo.clone(), hit.digest.clone());
+    let repo = repo_name.as_str();
+    let item = SearchItem::from(hit);
     let store_failed = |e: agentry_store::StoreError| {
         tracing::error!(error = %e, "record lookup failed");
         Problem::internal("the server failed to answer; see its log")
@@ -164,13 +161,13 @@ fn detail_response(
         .into_response())
 }
 
-/// `namespace/name`, `namespace/name/version` or `namespace/name@range` → (repository, the
-/// matching version's item, every version highest first).
+/// `namespace/name`, `namespace/name/version` or `namespace/name@range` → (the matching
+/// version's hit, every version of the repository highest first).
 fn resolve_path(
     idx: &SearchIndex,
     path: String,
     prerelease: bool,
-) -> ProblemResult<(String, SearchItem, Vec<String>)> {
+) -> ProblemResult<(AgentHit, Vec<String>)> {
     let (repo, spec, listed) = if let Some((repo, range)) = path.split_once('@') {
         let spec = VersionSpec::parse(range).map_err(|e| Problem::bad_request("range", e))?;
         (repo.to_owned(), spec, None)
@@ -197,7 +194,7 @@ fn resolve_path(
             versions.join(", ")
         ))
     })?;
-    Ok((repo, item, versions))
+    Ok((item, versions))
 }
 
 const MAX_WARNING_BYTES: usize = 4096;

@@ -1,7 +1,9 @@
 //! `POST /api/v1/agents/match`: structured requirements in, ranked agents out, each with the
 //! reasons it matched.
 
-use agentry_search::{MatchRequest, SearchResponse};
+use agentry_search::MatchRequest;
+
+use super::wire::SearchResponse;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -46,6 +48,6 @@ pub async fn match_agents(
         Problem::bad_request(&field, msg)
     })?;
     let idx = index(&state)?;
-    let resp = blocking(move || idx.match_agents(&req).map_err(Problem::from)).await?;
-    Ok(Json(resp))
+    let page = blocking(move || idx.match_agents(&req).map_err(Problem::from)).await?;
+    Ok(Json(page.into()))
 }

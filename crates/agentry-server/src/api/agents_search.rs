@@ -1,11 +1,11 @@
 //! `GET /api/v1/agents`: search with any combination of exact, version, capability, full-text,
 //! semantic and hybrid queries, filters, facets and a cursor.
 
-use agentry_search::{Query, SearchResponse};
 use axum::Json;
 use axum::extract::{RawQuery, State};
 
 use super::ProblemResult;
+use super::wire::{SearchResponse, search_query};
 use super::{QUERY_TIMEOUT, blocking, index};
 use crate::problem::Problem;
 use crate::state::AppState;
@@ -48,8 +48,8 @@ pub async fn search(
     State(state): State<AppState>,
     RawQuery(raw): RawQuery,
 ) -> ProblemResult<Json<SearchResponse>> {
-    let query = Query::from_query_string(raw.as_deref().unwrap_or(""))?.with_timeout(QUERY_TIMEOUT);
+    let query = search_query(raw.as_deref())?.with_timeout(QUERY_TIMEOUT);
     let idx = index(&state)?;
-    let resp = blocking(move || idx.search(&query).map_err(Problem::from)).await?;
-    Ok(Json(resp))
+    let page = blocking(move || idx.search(&query).map_err(Problem::from)).await?;
+    Ok(Json(page.into()))
 }

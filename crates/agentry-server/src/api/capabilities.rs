@@ -25,9 +25,9 @@ pub async fn capabilities(
     RawQuery(raw): RawQuery,
 ) -> ProblemResult<Json<CapabilityTree>> {
     let mut version: Option<String> = None;
-    for (k, v) in form_urlencoded::parse(raw.as_deref().unwrap_or("").as_bytes()) {
-        match k.as_ref() {
-            "taxonomy" => version = Some(v.into_owned()),
+    for (k, v) in crate::query_string::decode(raw.as_deref())? {
+        match k.as_str() {
+            "taxonomy" => version = Some(v),
             other => {
                 return Err(Problem::bad_request(
                     other,

@@ -18,6 +18,7 @@ pub mod agents_search;
 pub mod capabilities;
 pub mod openapi;
 pub mod trust_get;
+pub mod wire;
 
 use std::sync::Arc;
 use std::time::Duration;

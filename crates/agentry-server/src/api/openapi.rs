@@ -37,8 +37,8 @@ pub struct ProblemDoc {
         trust_get::trust,
     ),
     components(schemas(
-        agentry_search::SearchResponse,
-        agentry_search::SearchItem,
+        super::wire::SearchResponse,
+        super::wire::SearchItem,
         agentry_search::FacetCount,
         agentry_search::MatchRequest,
         agentry_search::CapabilityRequirement,

@@ -3,8 +3,8 @@
 //! and the tier it was indexed with. (Signature verification and DNS anchors come with the
 //! trust engine; until then the tier is the one recorded at push.)
 
-use agentry_search::SearchItem;
-use agentry_types::{Digest, RepoName, TrustTier};
+use agentry_search::AgentHit;
+use agentry_types::{Digest, TrustTier};
 use axum::Json;
 use axum::extract::{Path, State};
 use serde::Serialize;
@@ -72,19 +72,16 @@ pub async fn trust(
         .map_err(|e: agentry_types::DigestError| Problem::bad_request("digest", e.to_string()))?;
     let idx = index(&state)?;
     let d = digest.clone();
-    let items: Vec<SearchItem> = blocking(move || Ok(idx.by_digest(&d))).await?;
+    let items: Vec<AgentHit> = blocking(move || Ok(idx.by_digest(&d))).await?;
     if items.is_empty() {
         return Err(Problem::not_found(format!("no agent with digest {digest}")));
     }
     let mut signatures = Vec::new();
     for it in &items {
-        let repo = format!("{}/{}", it.namespace, it.name);
-        let Ok(repo_name) = RepoName::parse(repo.trim_start_matches('/')) else {
-            continue;
-        };
+        let repo_name = &it.repo;
         let refs = state
             .meta
-            .referrers(&repo_name, &digest)
+            .referrers(repo_name, &digest)
             .await
             .map_err(|e| {
                 tracing::error!(error = %e, "referrers lookup failed");
@@ -111,11 +108,7 @@ pub async fn trust(
         locations: items
             .iter()
             .map(|i| TrustLocation {
-                repository: if i.namespace.is_empty() {
-                    i.name.clone()
-                } else {
-                    format!("{}/{}", i.namespace, i.name)
-                },
+                repository: i.repo.to_string(),
                 version: i.version.clone(),
                 trust_tier: i.trust_tier,
             })

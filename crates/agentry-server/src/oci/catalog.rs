@@ -11,7 +11,7 @@ const DEFAULT_N: usize = 1000;
 const MAX_N: usize = 10_000;
 
 pub(crate) async fn get(state: &AppState, uri: &Uri) -> ApiResult<Response> {
-    let pairs = query_pairs(uri);
+    let pairs = query_pairs(uri)?;
     let (n, last) = pagination(&pairs, DEFAULT_N, MAX_N)?;
     let page = if n == 0 {
         agentry_store::Page {

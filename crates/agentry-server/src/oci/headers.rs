@@ -35,47 +35,26 @@ pub(crate) fn upload_range(size: u64) -> String {
     format!("0-{}", size.saturating_sub(1))
 }
 
-/// Decoded query parameters (RFC 3986 percent-decoding). A `+` stays a `+`: media types such
-/// as `application/spdx+json` are sent unencoded by clients, and no value here can contain a
-/// space. Unknown parameters are ignored, as HTTP APIs customarily do.
-pub(crate) fn query_pairs(uri: &Uri) -> Vec<(String, String)> {
-    let Some(q) = uri.query() else {
-        return Vec::new();
-    };
-    q.split('&')
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            (decode(k), decode(v))
-        })
-        .collect()
+/// The request's query parameters, decoded by the server's one rule
+/// ([`crate::query_string`]). Unknown parameters are ignored, as HTTP APIs customarily do. A
+/// malformed one is a 400 naming it, with the OCI code of what it carries (`NAME_INVALID` for
+/// names and for what has no code of its own, such as `artifactType`).
+pub(crate) fn query_pairs(uri: &Uri) -> ApiResult<Vec<(String, String)>> {
+    crate::query_string::decode(uri.query()).map_err(|e| {
+        let code = match e.parameter.as_str() {
+            "digest" | "mount" => OciErrorCode::DigestInvalid,
+            "n" => OciErrorCode::PaginationNumberInvalid,
+            _ => OciErrorCode::NameInvalid,
+        };
+        ApiError::new(
+            code,
+            format!("query parameter {:?} {}", e.parameter, e.reason),
+        )
+    })
 }
 
 pub(crate) fn query_get(pairs: &[(String, String)], key: &str) -> Option<String> {
     pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone())
-}
-
-fn decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'%' if i + 2 < bytes.len() => {
-                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
-                match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                    Some(b) => {
-                        out.push(b);
-                        i += 2;
-                    }
-                    None => out.push(b'%'),
-                }
-            }
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Percent-encode a query value.

@@ -18,7 +18,7 @@ pub(crate) async fn get(
     subject: Digest,
     uri: &Uri,
 ) -> ApiResult<Response> {
-    let filter = query_get(&query_pairs(uri), "artifactType").filter(|f| !f.is_empty());
+    let filter = query_get(&query_pairs(uri)?, "artifactType").filter(|f| !f.is_empty());
     let referrers = state.meta.referrers(&repo, &subject).await?;
     let manifests: Vec<Value> = referrers
         .into_iter()

@@ -13,7 +13,7 @@ const DEFAULT_N: usize = 1000;
 const MAX_N: usize = 10_000;
 
 pub(crate) async fn get(state: &AppState, repo: RepoName, uri: &Uri) -> ApiResult<Response> {
-    let pairs = query_pairs(uri);
+    let pairs = query_pairs(uri)?;
     let (n, last) = pagination(&pairs, DEFAULT_N, MAX_N)?;
     // Ask for at least one so an unknown repository is told apart from n=0.
     let page = state

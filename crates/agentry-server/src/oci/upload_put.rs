@@ -18,7 +18,7 @@ pub(crate) async fn put(
     req: Request,
 ) -> ApiResult<Response> {
     require_session(state, &repo, &id).await?;
-    let pairs = query_pairs(req.uri());
+    let pairs = query_pairs(req.uri())?;
     let digest: Digest = query_get(&pairs, "digest")
         .ok_or_else(|| {
             ApiError::new(

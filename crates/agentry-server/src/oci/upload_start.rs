@@ -14,7 +14,7 @@ use crate::error::ApiResult;
 use crate::state::AppState;
 
 pub(crate) async fn post(state: &AppState, repo: RepoName, req: Request) -> ApiResult<Response> {
-    let pairs = query_pairs(req.uri());
+    let pairs = query_pairs(req.uri())?;
     if let Some(mount) = query_get(&pairs, "mount") {
         let digest: Digest = mount.parse()?;
         let from = query_get(&pairs, "from")

@@ -1,4 +1,4 @@
-//! Benchmark of the discovery engine (feature `bench`); driven by `bench/search/run`.
+//! Benchmark of the discovery engine (`search-bench`); driven by `bench/search/run`.
 //!
 //! `ingest` builds an index from generated records (optionally embedding them with the real
 //! MiniLM model) and reports ingest rates and disk size; `query` opens an index cold in a fresh
@@ -12,10 +12,13 @@ use std::time::{Duration, Instant};
 
 use agentry_embed::{Embedder, MiniLmEmbedder, MiniLmOptions, Precision};
 use agentry_search::generator::{Generator, Samples};
-use agentry_search::{IndexOptions, Query, SearchIndex, embedding_text};
+use agentry_search::{IndexOptions, SearchIndex, embedding_text};
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 use serde_json::{Value, json};
+
+/// Document vectors, query vectors and the documents embedded per second.
+type Embedded = (Vec<Vec<f32>>, Vec<Vec<f32>>, f64);
 
 #[derive(Parser)]
 struct Cli {
@@ -253,7 +256,8 @@ fn time_queries(idx: &SearchIndex, qs: &[String], limit_warmup: usize) -> Result
     let mut lat = Vec::with_capacity(qs.len());
     let mut hits = 0usize;
     for (i, s) in qs.iter().enumerate() {
-        let q = Query::from_query_string(s).with_context(|| s.clone())?;
+        let q = agentry_server::api::wire::search_query(Some(s))
+            .map_err(|e| anyhow::anyhow!("{s}: {}", e.detail))?;
         let t = Instant::now();
         let r = idx.search(&q).with_context(|| s.clone())?;
         let e = t.elapsed();
@@ -502,7 +506,7 @@ fn agree(n: u64, seed: u64, model: &Path, nq: u64) -> Result<Value> {
                 .collect()
         })
         .collect();
-    let embed_all = |p: Precision| -> Result<(Vec<Vec<f32>>, Vec<Vec<f32>>, f64)> {
+    let embed_all = |p: Precision| -> Result<Embedded> {
         let e = load_model(model, p)?;
         let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
         let t = Instant::now();
