@@ -20,6 +20,7 @@ pub mod records;
 pub mod router;
 pub mod serve;
 pub mod state;
+pub mod trust;
 
 pub use config::ServeConfig;
 pub use router::router;

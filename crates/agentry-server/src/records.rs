@@ -110,7 +110,7 @@ fn invalid(what: &str, report: &agentry_formats::ValidationReport) -> ApiError {
 }
 
 /// Read a layer the manifest references; it must be linked into `repo`.
-async fn read_layer(
+pub(crate) async fn read_layer(
     state: &AppState,
     repo: &RepoName,
     digest: &Digest,
@@ -151,6 +151,7 @@ pub async fn on_manifest_stored(
     repo: &RepoName,
     digest: &Digest,
     record: Option<&AgentRecord>,
+    trust_tier: agentry_types::TrustTier,
 ) {
     let (Some(idx), Some(record)) = (state.search.clone(), record) else {
         return;
@@ -159,8 +160,7 @@ pub async fn on_manifest_stored(
         record: record.clone(),
         repo: repo.clone(),
         manifest_digest: digest.clone(),
-        // Nothing is proven beyond the digest until the trust engine verifies more.
-        trust_tier: agentry_types::TrustTier::None,
+        trust_tier,
         source_pod: "local".into(),
         pushed_at: std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)

@@ -17,6 +17,8 @@ pub struct AppState {
     pub auth: Option<Arc<Htpasswd>>,
     /// The discovery index (`<data>/search`); `None` in pods built without one (some tests).
     pub search: Option<Arc<agentry_search::SearchIndex>>,
+    /// The trust engine (DNS cache, revocation list, minimum tier).
+    pub trust: Arc<crate::trust::TrustEngine>,
     ready: Arc<AtomicBool>,
 }
 
@@ -27,9 +29,11 @@ impl AppState {
         config: ServeConfig,
         auth: Option<Htpasswd>,
     ) -> AppState {
+        let trust = Arc::new(crate::trust::TrustEngine::from_config(&config));
         AppState {
             blobs,
             meta,
+            trust,
             config: Arc::new(config),
             auth: auth.map(Arc::new),
             search: None,
@@ -40,6 +44,12 @@ impl AppState {
     /// Attach the discovery index.
     pub fn with_search(mut self, index: Arc<agentry_search::SearchIndex>) -> AppState {
         self.search = Some(index);
+        self
+    }
+
+    /// Replace the trust engine (a test's resolver, a Sigstore bundle verifier).
+    pub fn with_trust(mut self, trust: crate::trust::TrustEngine) -> AppState {
+        self.trust = Arc::new(trust);
         self
     }
 
