@@ -185,6 +185,16 @@ fn host_port(kind: RecordKind, field: &str, s: &str) -> Result<String, RecordErr
             format!("{s:?}: port {p:?} is not 1-65535"),
         ));
     }
+    let ip = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .map_or_else(
+            || host.parse::<std::net::Ipv4Addr>().is_ok(),
+            |h| h.parse::<std::net::Ipv6Addr>().is_ok(),
+        );
+    if ip {
+        return Ok(s.to_ascii_lowercase());
+    }
     crate::Domain::parse(host).map_err(|e| {
         err(
             kind,
