@@ -25,6 +25,7 @@ pub mod signature;
 #[cfg(feature = "test-dns")]
 pub mod testdns;
 
+pub use agentry_types::TrustTier;
 pub use domain::Domain;
 pub use evaluate::{
     BundleFacts, BundleVerifier, CertEvidence, Check, CheckStatus, DnsEvidence, Evidence,
