@@ -8,6 +8,8 @@
 //!
 //! `cargo bench -p agentry-trust --bench verify`
 
+#![allow(clippy::unwrap_used)] // a panic is a test's failure report
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -28,13 +30,19 @@ fn bench(c: &mut Criterion) {
             "v=ossa1; k=ed25519; p={}",
             keys::public_spki_base64(&key.verifying_key())
         );
-        dns.set_txt_text("_ossa-key.acme.test.", &[&rec]).await.expect("zone");
-        dns.set_txt_text("_ossa-registry.acme.test.", &["v=ossa1; pod=registry.acme.test:5000"])
+        dns.set_txt_text("_ossa-key.acme.test.", &[&rec])
             .await
             .expect("zone");
+        dns.set_txt_text(
+            "_ossa-registry.acme.test.",
+            &["v=ossa1; pod=registry.acme.test:5000"],
+        )
+        .await
+        .expect("zone");
         dns
     });
-    let resolver = HickoryTxtResolver::new(Some(dns.addr), Duration::from_secs(2)).expect("resolver");
+    let resolver =
+        HickoryTxtResolver::new(Some(dns.addr), Duration::from_secs(2)).expect("resolver");
     let cache = AnchorCache::new(Arc::new(resolver));
     let digest = Digest::sha256(b"an agent manifest");
     let envelope = agentry_trust::signature::Envelope::sign(&key, &digest).to_json();

@@ -110,7 +110,7 @@ fn tags<'a>(
     let mut out: Vec<(&str, Option<&str>)> = Vec::new();
     let parts: Vec<&str> = text.split(';').map(str::trim).collect();
     let parts: &[&str] = match parts.split_last() {
-        Some((last, rest)) if last.is_empty() => rest,
+        Some((&"", rest)) => rest,
         _ => &parts,
     };
     if parts.len() > MAX_TAGS + 1 {
@@ -451,6 +451,7 @@ pub fn split_strings(value: &str) -> Vec<String> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // a panic is a test's failure report
 mod tests {
     use super::*;
 
@@ -498,7 +499,8 @@ mod tests {
 
     #[test]
     fn errors_name_the_field() {
-        let cases: &[(&str, fn(&str) -> Result<(), RecordError>, &str)] = &[
+        type Parse = fn(&str) -> Result<(), RecordError>;
+        let cases: &[(&str, Parse, &str)] = &[
             ("k=ed25519; p=AAAA", |t| parse_key(t).map(drop), "v"),
             (
                 "v=ossa2; k=ed25519; p=AAAA",

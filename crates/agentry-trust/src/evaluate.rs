@@ -370,6 +370,7 @@ pub fn evaluate(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // a panic is a test's failure report
 mod tests {
     use std::sync::Arc;
 

@@ -128,6 +128,7 @@ pub fn parse_private(pem: &str, passphrase: Option<&str>) -> Result<SigningKey, 
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // a panic is a test's failure report
 mod tests {
     use super::*;
 

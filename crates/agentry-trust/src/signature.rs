@@ -113,6 +113,7 @@ impl Envelope {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // a panic is a test's failure report
 mod tests {
     use super::*;
 

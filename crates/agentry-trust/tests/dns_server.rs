@@ -1,5 +1,7 @@
 //! The resolver and the anchor cache against a real DNS server (hickory-server on loopback).
 
+#![allow(clippy::unwrap_used)] // a panic is a test's failure report
+
 use std::sync::Arc;
 use std::time::Duration;
 

@@ -4,6 +4,8 @@
 //! a signature over another digest are none with their reason; a pod with
 //! `--trust-min-tier basic` refuses an unsigned agent and says what is missing.
 
+#![allow(clippy::unwrap_used)] // a panic is a test's failure report
+
 #[allow(dead_code)]
 mod cli_support;
 
