@@ -48,6 +48,15 @@ pub struct ServeConfig {
     /// How long in-flight requests may take to finish on shutdown.
     #[serde(with = "humantime_secs")]
     pub shutdown_grace: Duration,
+    /// Lowest trust tier an agent manifest must reach to be accepted (`none` accepts all).
+    /// Checked when the agent manifest is put, against the referrers already stored for its
+    /// digest (sign before push: `agentry push --sign-key`).
+    pub trust_min_tier: agentry_types::TrustTier,
+    /// DNS server for the `_ossa-*` trust anchors (`IP:PORT`); the system's when unset.
+    pub dns_server: Option<SocketAddr>,
+    /// Public keys (SPKI PEM, base64 as in `_ossa-key`, or `ssh-ed25519 …`) whose signatures
+    /// no longer count: agents signed only by them are demoted to `none`.
+    pub trust_revoked_keys: Vec<String>,
 }
 
 impl Default for ServeConfig {
@@ -67,6 +76,9 @@ impl Default for ServeConfig {
             upload_ttl: Duration::from_secs(24 * 3600),
             housekeeping_interval: Duration::from_secs(600),
             shutdown_grace: Duration::from_secs(30),
+            trust_min_tier: agentry_types::TrustTier::None,
+            dns_server: None,
+            trust_revoked_keys: Vec::new(),
         }
     }
 }
@@ -99,6 +111,10 @@ impl ServeConfig {
                 "max_manifest_bytes must be at least 4 MiB (4194304), as the OCI spec expects"
                     .into(),
             );
+        }
+        for (i, k) in self.trust_revoked_keys.iter().enumerate() {
+            agentry_trust::keys::parse_public(k)
+                .map_err(|e| format!("trust_revoked_keys[{i}]: {e}"))?;
         }
         if self.upload_ttl.is_zero() {
             return Err("upload_ttl must be positive".into());

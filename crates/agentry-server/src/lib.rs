@@ -23,6 +23,7 @@ pub mod reindex;
 pub mod router;
 pub mod serve;
 pub mod state;
+pub mod trust;
 
 pub use config::ServeConfig;
 pub use router::router;

@@ -110,7 +110,7 @@ fn invalid(what: &str, report: &agentry_formats::ValidationReport) -> ApiError {
 }
 
 /// Read a layer the manifest references; it must be linked into `repo`.
-async fn read_layer(
+pub(crate) async fn read_layer(
     state: &AppState,
     repo: &RepoName,
     digest: &Digest,
@@ -151,12 +151,13 @@ pub async fn on_manifest_stored(
     repo: &RepoName,
     digest: &Digest,
     record: Option<&AgentRecord>,
+    trust_tier: agentry_types::TrustTier,
 ) {
     let (Some(feed), Some(record)) = (state.index_feed.clone(), record) else {
         return;
     };
     // The manifest's stored time (a re-push keeps the first), as `agentry reindex` reads it.
-    let agent = match crate::reindex::stored_agent(&*state.meta, repo, digest, record.clone()).await
+    let mut agent = match crate::reindex::stored_agent(&*state.meta, repo, digest, record.clone()).await
     {
         Ok(Some(agent)) => agent,
         // Deleted again before it could be indexed: nothing to find.
@@ -166,6 +167,7 @@ pub async fn on_manifest_stored(
             return;
         }
     };
+    agent.trust_tier = trust_tier;
     if let Err(e) = feed.upsert(agent).await {
         tracing::error!(%repo, %digest, error = %e, "indexing the pushed agent failed; run `agentry reindex`");
     }

@@ -21,6 +21,8 @@ pub struct AppState {
     pub reindexing: Arc<tokio::sync::Mutex<()>>,
     /// The push path's batched writer to `search` (set with it).
     pub index_feed: Option<Arc<crate::index_feed::IndexFeed>>,
+    /// The trust engine (DNS cache, revocation list, minimum tier).
+    pub trust: Arc<crate::trust::TrustEngine>,
     ready: Arc<AtomicBool>,
 }
 
@@ -31,9 +33,11 @@ impl AppState {
         config: ServeConfig,
         auth: Option<Htpasswd>,
     ) -> AppState {
+        let trust = Arc::new(crate::trust::TrustEngine::from_config(&config));
         AppState {
             blobs,
             meta,
+            trust,
             config: Arc::new(config),
             auth: auth.map(Arc::new),
             search: None,
@@ -47,6 +51,12 @@ impl AppState {
     pub fn with_search(mut self, index: Arc<agentry_search::SearchIndex>) -> AppState {
         self.index_feed = Some(crate::index_feed::IndexFeed::new(index.clone()));
         self.search = Some(index);
+        self
+    }
+
+    /// Replace the trust engine (a test's resolver, a Sigstore bundle verifier).
+    pub fn with_trust(mut self, trust: crate::trust::TrustEngine) -> AppState {
+        self.trust = Arc::new(trust);
         self
     }
 

@@ -1,7 +1,7 @@
-//! `GET /api/v1/trust/{digest}`: what this pod knows about an artifact's trust: where it is
-//! stored, that its content was digest-verified on upload, whether signatures refer to it,
-//! and the tier it was indexed with. (Signature verification and DNS anchors come with the
-//! trust engine; until then the tier is the one recorded at push.)
+//! `GET /api/v1/trust/{digest}`: the trust engine's verdict on an agent manifest, judged now
+//! (signatures, the publisher's DNS records through the pod's cache, referrers): every check
+//! with pass/fail and its reason, as `agentry verify --json` prints them, plus where the
+//! digest is stored and the tier each copy is indexed with.
 
 use agentry_search::AgentHit;
 use agentry_types::{Digest, TrustTier};
@@ -46,9 +46,23 @@ pub struct TrustState {
     pub digest_verified: bool,
     pub signed: bool,
     pub signatures: Vec<SignatureRef>,
-    /// Highest tier recorded for this digest.
+    /// The tier the checks add up to now (the highest over the repositories holding it).
+    #[schema(value_type = String)]
+    pub tier: TrustTier,
+    /// Same as `tier` (the name the search results use).
     #[schema(value_type = String)]
     pub trust_tier: TrustTier,
+    /// The publisher's `publisher.domain`.
+    pub domain: Option<String>,
+    /// Each check: `name`, `tier` (lowest tier needing it), `status` (pass, fail, unknown),
+    /// `reason`.
+    #[schema(value_type = Vec<Object>)]
+    pub checks: Vec<agentry_trust::Check>,
+    /// The publisher's `_ossa-policy`.
+    #[schema(value_type = Option<Object>)]
+    pub policy: Option<agentry_trust::dns::PolicyRecord>,
+    /// Keys (SPKI base64) with a valid signature that the publisher's DNS lists.
+    pub signed_by: Vec<String>,
     pub locations: Vec<TrustLocation>,
 }
 
@@ -77,6 +91,7 @@ pub async fn trust(
         return Err(Problem::not_found(format!("no agent with digest {digest}")));
     }
     let mut signatures = Vec::new();
+    let mut best: Option<agentry_trust::TrustReport> = None;
     for it in &items {
         let repo_name = &it.repo;
         let refs = state
@@ -87,6 +102,17 @@ pub async fn trust(
                 tracing::error!(error = %e, "referrers lookup failed");
                 Problem::internal("the server failed to answer; see its log")
             })?;
+        if let Ok(Some(entry)) = state.meta.record(&repo_name, &digest).await {
+            let report = crate::trust::report(&state, &repo_name, &digest, &entry.record)
+                .await
+                .map_err(|e| {
+                    tracing::error!(error = ?e, "trust evaluation failed");
+                    Problem::internal("the server failed to answer; see its log")
+                })?;
+            if best.as_ref().is_none_or(|b| report.tier > b.tier) {
+                best = Some(report);
+            }
+        }
         for r in refs {
             if let Some(at) = &r.artifact_type
                 && SIGNATURE_TYPES.iter().any(|s| at.starts_with(s))
@@ -99,12 +125,22 @@ pub async fn trust(
             }
         }
     }
+    let Some(report) = best else {
+        return Err(Problem::not_found(format!(
+            "no agent record for digest {digest}"
+        )));
+    };
     Ok(Json(TrustState {
         digest: digest.to_string(),
         digest_verified: true,
         signed: !signatures.is_empty(),
         signatures,
-        trust_tier: items.iter().map(|i| i.trust_tier).max().unwrap_or_default(),
+        tier: report.tier,
+        trust_tier: report.tier,
+        domain: report.domain,
+        checks: report.checks,
+        policy: report.policy,
+        signed_by: report.signed_by,
         locations: items
             .iter()
             .map(|i| TrustLocation {

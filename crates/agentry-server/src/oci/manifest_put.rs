@@ -88,6 +88,15 @@ pub(crate) async fn put(
     })?;
 
     let record = records::extract(state, &repo, &parsed, tag.as_ref(), &digest).await?;
+    // An agent is judged before it is stored, on the referrers already there for its digest.
+    let tier = match &record {
+        Some(r) => {
+            let report = crate::trust::report(state, &repo, &digest, r).await?;
+            crate::trust::gate(state, &report)?;
+            report.tier
+        }
+        None => agentry_types::TrustTier::None,
+    };
 
     let meta = ManifestMeta {
         digest: digest.clone(),
@@ -118,7 +127,12 @@ pub(crate) async fn put(
         }
         Err(e) => return Err(e.into()),
     }
-    records::on_manifest_stored(state, &repo, &digest, record.as_ref()).await;
+    records::on_manifest_stored(state, &repo, &digest, record.as_ref(), tier).await;
+    if let (Some(subject), Some(at)) = (&parsed.subject, parsed.referrer_artifact_type())
+        && agentry_trust::referrers::classify(&at).is_some()
+    {
+        crate::trust::on_referrer_stored(state, &repo, &subject.digest).await;
+    }
     tracing::info!(
         repo = %repo,
         reference = %reference,

@@ -192,6 +192,8 @@ commands! {
     gc => Gc,
     /// Show a manifest: layers, annotations, referrers.
     inspect => Inspect,
+    /// Generate an Ed25519 signing key (FILE, mode 0600) and its public key (FILE.pub).
+    keygen => Keygen,
     /// Check and store credentials for a registry.
     login => Login,
     /// Forget the credentials stored for a registry.
@@ -208,10 +210,16 @@ commands! {
     search => Search,
     /// Run a registry pod (OCI /v2/, discovery /api/v1/, /health, /ready).
     serve => Serve,
+    /// Sign a manifest's digest and attach the signature as an OCI referrer.
+    sign => Sign,
     /// Tag a manifest, or copy it to another repository of the same registry.
     tag => Tag,
+    /// Trust anchors: print the DNS TXT records a publisher publishes.
+    trust => Trust,
     /// Check agent descriptions against their format's schema and semantic rules.
     validate => Validate,
+    /// Verify an agent artifact: digest, signature, DNS key, certificate, SBOM, provenance…
+    verify => Verify,
 }
 
 impl Command {

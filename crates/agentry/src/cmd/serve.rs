@@ -65,6 +65,22 @@ pub struct Args {
     #[arg(long, env = "AGENTRY_UPLOAD_TTL", default_value_t = 24 * 3600, value_name = "SECS")]
     pub upload_ttl: u64,
 
+    /// Refuse agent manifests below this trust tier, naming what is missing. Checked when the
+    /// agent manifest is put, against the referrers already stored for its digest: sign
+    /// before pushing (the signature referrer first), or keep `none` and sign after.
+    #[arg(long, env = "AGENTRY_TRUST_MIN_TIER", default_value = "none", value_name = "none|basic|standard|verified")]
+    pub trust_min_tier: agentry_types::TrustTier,
+
+    /// DNS server for the publishers' `_ossa-*` TXT records (`IP:PORT`); the system's
+    /// resolvers by default.
+    #[arg(long, env = "AGENTRY_DNS_SERVER", value_name = "IP:PORT")]
+    pub dns_server: Option<std::net::SocketAddr>,
+
+    /// A revoked signing key (SPKI PEM file, `_ossa-key` base64, or `ssh-ed25519 …`);
+    /// repeatable. Agents signed only by revoked keys are demoted to `none`.
+    #[arg(long = "trust-revoked-key", env = "AGENTRY_TRUST_REVOKED_KEYS", value_delimiter = ',', value_name = "KEY")]
+    pub trust_revoked_keys: Vec<String>,
+
     /// Seconds in-flight requests get to finish on shutdown.
     #[arg(long, env = "AGENTRY_SHUTDOWN_GRACE", default_value_t = 30, value_name = "SECS")]
     pub shutdown_grace: u64,
@@ -93,6 +109,16 @@ impl Args {
             embed_precision: self.embed_precision.embed_precision,
             upload_ttl: Duration::from_secs(self.upload_ttl),
             shutdown_grace: Duration::from_secs(self.shutdown_grace),
+            trust_min_tier: self.trust_min_tier,
+            dns_server: self.dns_server,
+            trust_revoked_keys: self
+                .trust_revoked_keys
+                .iter()
+                .map(|k| match std::fs::read_to_string(k) {
+                    Ok(text) => text,
+                    Err(_) => k.clone(),
+                })
+                .collect(),
             ..ServeConfig::default()
         })
     }

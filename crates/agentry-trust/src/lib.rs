@@ -1,0 +1,36 @@
+//! agentry's trust engine (whitepaper §2.4–§2.5): what an agent's signatures, its publisher's
+//! DNS records and its referrers prove, as one of the tiers `none < basic < standard <
+//! verified`.
+//!
+//! Embedded-first and mostly sans-I/O: [`evaluate()`] turns [`Evidence`] into a
+//! [`TrustReport`] without touching the network; DNS goes through the [`TxtResolver`] seam
+//! (hickory-resolver behind the `resolver` feature) and the [`AnchorCache`] that keeps parsed
+//! answers for their TTL; the Verified tier's Sigstore check goes through [`BundleVerifier`],
+//! implemented elsewhere.
+//!
+//! - [`keys`]: Ed25519 keys (PKCS#8 PEM, optional passphrase; SPKI, raw, OpenSSH public keys).
+//! - [`signature`]: the OSSA signature referrer's envelope, signing and verifying.
+//! - [`dns`]: `_ossa-registry`, `_ossa-key`, `_ossa-policy` parsing and writing.
+//! - [`domain`]: the publisher domain, strictly parsed.
+//! - [`evaluate`]: the checks and tiers.
+//! - [`referrers`]: which referrer artifact types count as which evidence.
+
+pub mod dns;
+pub mod domain;
+pub mod evaluate;
+pub mod keys;
+pub mod referrers;
+pub mod resolver;
+pub mod signature;
+#[cfg(feature = "test-dns")]
+pub mod testdns;
+
+pub use agentry_types::TrustTier;
+pub use domain::Domain;
+pub use evaluate::{
+    BundleFacts, BundleVerifier, CertEvidence, Check, CheckStatus, DnsEvidence, Evidence,
+    TrustReport, evaluate,
+};
+#[cfg(feature = "resolver")]
+pub use resolver::HickoryTxtResolver;
+pub use resolver::{AnchorCache, TxtAnswer, TxtError, TxtResolver};
