@@ -1,0 +1,1 @@
+//! A Sigstore stack built in-process for tests.
