@@ -131,6 +131,14 @@ impl TrustedRoot {
         )
     }
 
+    /// The Sigstore staging instance's trusted root, embedded at build time (`--staging`).
+    pub fn staging() -> Result<Self, VerifyError> {
+        Self::parse(
+            sigstore_trust_root::SIGSTORE_STAGING_TRUSTED_ROOT,
+            "embedded Sigstore staging root",
+        )
+    }
+
     /// A `trusted_root.json` (media type `application/vnd.dev.sigstore.trustedroot+json`).
     pub fn from_json(json: &[u8]) -> Result<Self, VerifyError> {
         Self::from_json_named(json, "trusted root")

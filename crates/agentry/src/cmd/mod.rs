@@ -212,6 +212,10 @@ commands! {
     tag => Tag,
     /// Check agent descriptions against their format's schema and semantic rules.
     validate => Validate,
+    /// Verify a Sigstore bundle offline (sigstore-conformance CLI protocol); becomes
+    /// `agentry trust verify-bundle`.
+    #[command(hide = true)]
+    verify_bundle => VerifyBundle,
 }
 
 impl Command {
