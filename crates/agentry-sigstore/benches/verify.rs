@@ -61,7 +61,7 @@ fn bench(c: &mut Criterion) {
     g.finish();
 
     c.bench_function("sigstore_trusted_root_prepare_public_good", |b| {
-        b.iter(|| TrustedRoot::public_good())
+        b.iter(TrustedRoot::public_good)
     });
 }
 
