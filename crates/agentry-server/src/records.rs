@@ -157,7 +157,8 @@ pub async fn on_manifest_stored(
         return;
     };
     // The manifest's stored time (a re-push keeps the first), as `agentry reindex` reads it.
-    let mut agent = match crate::reindex::stored_agent(&*state.meta, repo, digest, record.clone()).await
+    let mut agent = match crate::reindex::stored_agent(&*state.meta, repo, digest, record.clone())
+        .await
     {
         Ok(Some(agent)) => agent,
         // Deleted again before it could be indexed: nothing to find.

@@ -151,6 +151,9 @@ pub fn print_json<T: serde::Serialize + ?Sized>(value: &T) -> anyhow::Result<()>
     Ok(())
 }
 
+/// `agentry trust verify-bundle` (a `trust` subcommand, not a command of its own).
+pub mod verify_bundle;
+
 macro_rules! commands {
     ($( $(#[$doc:meta])* $module:ident => $variant:ident ),* $(,)?) => {
         $( pub mod $module; )*

@@ -1,8 +1,8 @@
 //! `agentry trust …`: trust-anchor helpers.
 //!
 //! `dns-records` prints the exact `_ossa-*` TXT records a publisher puts in its zone.
-//! (`verify-bundle`, the sigstore-conformance verify half, is wired here by the Sigstore work:
-//! one more variant of [`Sub`] whose `Args` live in `cmd/verify_bundle.rs`.)
+//! `verify-bundle` is the sigstore-conformance CLI protocol's verify half (`cmd/verify_bundle.rs`,
+//! over `agentry-sigstore`).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -23,6 +23,9 @@ pub struct Args {
 pub enum Sub {
     /// Print the TXT records (_ossa-registry, _ossa-key, _ossa-policy) to publish for a domain.
     DnsRecords(DnsRecordsArgs),
+    /// Verify a Sigstore bundle offline, as the sigstore-conformance CLI protocol's
+    /// `verify-bundle` (exit 0 only when verified).
+    VerifyBundle(super::verify_bundle::Args),
 }
 
 /// Examples:
@@ -156,5 +159,6 @@ async fn dns_records(a: DnsRecordsArgs, global: &Global) -> anyhow::Result<ExitC
 pub async fn run(args: Args, global: &Global) -> anyhow::Result<ExitCode> {
     match args.sub {
         Sub::DnsRecords(a) => dns_records(a, global).await,
+        Sub::VerifyBundle(a) => super::verify_bundle::run(a, global).await,
     }
 }
