@@ -5,8 +5,13 @@
 //! are separated by `&`, name from value by the first `=`; `+` is a space and `%2B` a plus;
 //! every `%` must start a two-digit hex escape and the decoded bytes must be UTF-8, or the
 //! request is refused naming the parameter. This is also how distribution (Go's
-//! `URL.Query()`) reads `?artifactType=`, `?digest=`, `?mount=&from=` and `?n=&last=`; none of
-//! those values can hold a space, and clients send a media type's `+` as `%2B`.
+//! `URL.Query()`) reads `?digest=`, `?mount=&from=` and `?n=&last=`.
+//!
+//! One exception, by parameter: the values of [`LITERAL_PLUS`] (`artifactType`, `digest`,
+//! `mount`) are media types and digests, which cannot hold a space, so a `+` in them can only
+//! mean a plus. Real clients send `?artifactType=application/spdx+json` unencoded (the ORAS
+//! Python SDK's session does; the e2e suite drives it), and reading that as
+//! `application/spdx json` would silently filter everything out.
 //!
 //! Decoding is `percent-encoding`'s; only the strictness check is written here, since the
 //! WHATWG URL decoders (`form_urlencoded`, `percent-encoding`) pass malformed escapes through.
@@ -21,6 +26,9 @@ pub struct BadQuery {
     pub reason: String,
 }
 
+/// Parameters whose values keep `+` literal: media types and digests never contain a space.
+pub const LITERAL_PLUS: &[&str] = &["artifactType", "digest", "mount"];
+
 /// The `(name, value)` pairs of `raw` (the part of the URI after `?`; `None` when there is
 /// none), in order, empty pieces (`a=1&&b=2`) skipped.
 pub fn decode(raw: Option<&str>) -> Result<Vec<(String, String)>, BadQuery> {
@@ -30,11 +38,12 @@ pub fn decode(raw: Option<&str>) -> Result<Vec<(String, String)>, BadQuery> {
     let mut out = Vec::new();
     for piece in raw.split('&').filter(|p| !p.is_empty()) {
         let (k, v) = piece.split_once('=').unwrap_or((piece, ""));
-        let name = component(k).map_err(|reason| BadQuery {
+        let name = component(k, true).map_err(|reason| BadQuery {
             parameter: lossy(k),
             reason: format!("parameter name {reason}"),
         })?;
-        let value = component(v).map_err(|reason| BadQuery {
+        let plus_is_space = !LITERAL_PLUS.contains(&name.as_str());
+        let value = component(v, plus_is_space).map_err(|reason| BadQuery {
             parameter: name.clone(),
             reason,
         })?;
@@ -43,8 +52,8 @@ pub fn decode(raw: Option<&str>) -> Result<Vec<(String, String)>, BadQuery> {
     Ok(out)
 }
 
-/// One name or value: `+` → space, then strict percent-decoding to UTF-8.
-fn component(s: &str) -> Result<String, String> {
+/// One name or value: `+` → space (when `plus_is_space`), then strict percent-decoding to UTF-8.
+fn component(s: &str, plus_is_space: bool) -> Result<String, String> {
     let bytes = s.as_bytes();
     for (i, b) in bytes.iter().enumerate() {
         if *b == b'%' {
@@ -56,7 +65,7 @@ fn component(s: &str) -> Result<String, String> {
             }
         }
     }
-    let spaced: Cow<'_, [u8]> = if bytes.contains(&b'+') {
+    let spaced: Cow<'_, [u8]> = if plus_is_space && bytes.contains(&b'+') {
         Cow::Owned(
             bytes
                 .iter()
@@ -91,6 +100,19 @@ mod tests {
 
     fn p(k: &str, v: &str) -> (String, String) {
         (k.to_owned(), v.to_owned())
+    }
+
+    #[test]
+    fn media_types_and_digests_keep_an_unencoded_plus() {
+        assert_eq!(
+            pairs("artifactType=application/spdx+json&q=a+b"),
+            vec![p("artifactType", "application/spdx+json"), p("q", "a b")]
+        );
+        assert_eq!(
+            pairs("digest=sha256:ab+c"),
+            vec![p("digest", "sha256:ab+c")]
+        );
+        assert_eq!(pairs("mount=x+y"), vec![p("mount", "x+y")]);
     }
 
     #[test]

@@ -102,8 +102,8 @@ pub async fn trust(
                 tracing::error!(error = %e, "referrers lookup failed");
                 Problem::internal("the server failed to answer; see its log")
             })?;
-        if let Ok(Some(entry)) = state.meta.record(&repo_name, &digest).await {
-            let report = crate::trust::report(&state, &repo_name, &digest, &entry.record)
+        if let Ok(Some(entry)) = state.meta.record(repo_name, &digest).await {
+            let report = crate::trust::report(&state, repo_name, &digest, &entry.record)
                 .await
                 .map_err(|e| {
                     tracing::error!(error = ?e, "trust evaluation failed");
