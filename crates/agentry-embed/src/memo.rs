@@ -98,7 +98,12 @@ impl Embedder for MemoEmbedder {
             }
         }
         // Every slot is filled: remembered, or embedded just now under its own key.
-        Ok(out.into_iter().map(Option::unwrap_or_default).collect())
+        out.into_iter()
+            .enumerate()
+            .map(|(i, v)| {
+                v.ok_or_else(|| EmbedError::Failed(format!("text {i} of the batch got no vector")))
+            })
+            .collect()
     }
 }
 

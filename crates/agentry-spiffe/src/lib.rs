@@ -300,22 +300,68 @@ fn algorithms() -> WebPkiSupportedAlgorithms {
     rustls::crypto::ring::default_provider().signature_verification_algorithms
 }
 
-/// Server side of pod-to-pod mTLS: requires a client SVID of a federated trust domain.
+/// What both sides of pod-to-pod mTLS check: the peer's chain as an SVID of a federated
+/// trust domain (for `usage`), then its SPIFFE ID against the authorizer; and the handshake
+/// signatures with ring's algorithms.
 #[derive(Debug)]
-pub struct SpiffeClientVerifier {
+struct SvidPolicy {
     bundles: Bundles,
     authorizer: Authorizer,
     algs: WebPkiSupportedAlgorithms,
 }
 
-impl SpiffeClientVerifier {
-    /// Verifies client SVIDs against `bundles`, then `authorizer`.
-    pub fn new(bundles: Bundles, authorizer: Authorizer) -> Arc<Self> {
-        Arc::new(Self {
+impl SvidPolicy {
+    fn new(bundles: Bundles, authorizer: Authorizer) -> SvidPolicy {
+        SvidPolicy {
             bundles,
             authorizer,
             algs: algorithms(),
-        })
+        }
+    }
+
+    fn check_peer(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        now: UnixTime,
+        usage: Usage,
+    ) -> Result<(), rustls::Error> {
+        let mut chain = vec![end_entity.clone()];
+        chain.extend(intermediates.iter().cloned());
+        let id = self
+            .bundles
+            .verify_svid(&chain, now, usage)
+            .map_err(tls_error)?;
+        self.authorizer.check(&id).map_err(tls_error)
+    }
+
+    fn tls12(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls12_signature(message, cert, dss, &self.algs)
+    }
+
+    fn tls13(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls13_signature(message, cert, dss, &self.algs)
+    }
+}
+
+/// Server side of pod-to-pod mTLS: requires a client SVID of a federated trust domain.
+#[derive(Debug)]
+pub struct SpiffeClientVerifier(SvidPolicy);
+
+impl SpiffeClientVerifier {
+    /// Verifies client SVIDs against `bundles`, then `authorizer`.
+    pub fn new(bundles: Bundles, authorizer: Authorizer) -> Arc<Self> {
+        Arc::new(Self(SvidPolicy::new(bundles, authorizer)))
     }
 }
 
@@ -330,13 +376,8 @@ impl ClientCertVerifier for SpiffeClientVerifier {
         intermediates: &[CertificateDer<'_>],
         now: UnixTime,
     ) -> Result<ClientCertVerified, rustls::Error> {
-        let mut chain = vec![end_entity.clone()];
-        chain.extend(intermediates.iter().cloned());
-        let id = self
-            .bundles
-            .verify_svid(&chain, now, Usage::Client)
-            .map_err(tls_error)?;
-        self.authorizer.check(&id).map_err(tls_error)?;
+        self.0
+            .check_peer(end_entity, intermediates, now, Usage::Client)?;
         Ok(ClientCertVerified::assertion())
     }
 
@@ -346,7 +387,7 @@ impl ClientCertVerifier for SpiffeClientVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls12_signature(message, cert, dss, &self.algs)
+        self.0.tls12(message, cert, dss)
     }
 
     fn verify_tls13_signature(
@@ -355,31 +396,23 @@ impl ClientCertVerifier for SpiffeClientVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls13_signature(message, cert, dss, &self.algs)
+        self.0.tls13(message, cert, dss)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.algs.supported_schemes()
+        self.0.algs.supported_schemes()
     }
 }
 
 /// Client side of pod-to-pod mTLS: requires the server's SVID of a federated trust domain.
 /// The DNS name dialled is not checked; the SPIFFE ID is, against the authorizer.
 #[derive(Debug)]
-pub struct SpiffeServerVerifier {
-    bundles: Bundles,
-    authorizer: Authorizer,
-    algs: WebPkiSupportedAlgorithms,
-}
+pub struct SpiffeServerVerifier(SvidPolicy);
 
 impl SpiffeServerVerifier {
     /// Verifies server SVIDs against `bundles`, then `authorizer`.
     pub fn new(bundles: Bundles, authorizer: Authorizer) -> Arc<Self> {
-        Arc::new(Self {
-            bundles,
-            authorizer,
-            algs: algorithms(),
-        })
+        Arc::new(Self(SvidPolicy::new(bundles, authorizer)))
     }
 }
 
@@ -392,13 +425,8 @@ impl ServerCertVerifier for SpiffeServerVerifier {
         _ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        let mut chain = vec![end_entity.clone()];
-        chain.extend(intermediates.iter().cloned());
-        let id = self
-            .bundles
-            .verify_svid(&chain, now, Usage::Server)
-            .map_err(tls_error)?;
-        self.authorizer.check(&id).map_err(tls_error)?;
+        self.0
+            .check_peer(end_entity, intermediates, now, Usage::Server)?;
         Ok(ServerCertVerified::assertion())
     }
 
@@ -408,7 +436,7 @@ impl ServerCertVerifier for SpiffeServerVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls12_signature(message, cert, dss, &self.algs)
+        self.0.tls12(message, cert, dss)
     }
 
     fn verify_tls13_signature(
@@ -417,10 +445,10 @@ impl ServerCertVerifier for SpiffeServerVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls13_signature(message, cert, dss, &self.algs)
+        self.0.tls13(message, cert, dss)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.algs.supported_schemes()
+        self.0.algs.supported_schemes()
     }
 }
