@@ -360,6 +360,7 @@ fn rfc3339(ms: u64) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // a panic is a test's failure report
 mod tests {
     use super::*;
 

@@ -121,6 +121,7 @@ impl Clock {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // a panic is a test's failure report
 mod tests {
     use super::*;
 

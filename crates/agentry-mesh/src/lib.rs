@@ -9,10 +9,12 @@
 //! * [`hlc`]: the hybrid logical clock that orders writes.
 //! * [`replica`]: per-origin event log, last-writer-wins view with digest deduplication,
 //!   tombstones with a retention, per-peer cursors, anti-entropy by summary and delta.
+//! * [`log`]: the durable local event log (redb), replayed into the replica on restart.
 //! * [`node`]: one pod's engine tying them together (push, relay, periodic reconciliation).
 
 pub mod event;
 pub mod hlc;
+pub mod log;
 pub mod membership;
 pub mod node;
 pub mod replica;

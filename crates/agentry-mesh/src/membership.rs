@@ -245,10 +245,7 @@ impl Membership {
 
     /// Run the timers due at `now_ms`.
     pub fn tick(&mut self, now_ms: u64, out: &mut Vec<MemberOutput>) {
-        loop {
-            let Some(pos) = self.timers.iter().position(|(due, _)| *due <= now_ms) else {
-                break;
-            };
+        while let Some(pos) = self.timers.iter().position(|(due, _)| *due <= now_ms) {
             let (_, t) = self.timers.swap_remove(pos);
             let _ = self.foca.handle_timer(t, &mut self.rt);
             self.drain(now_ms, out);
@@ -311,6 +308,7 @@ fn duration_ms(d: Duration) -> u64 {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // a panic is a test's failure report
 mod tests {
     use super::*;
 
@@ -340,6 +338,7 @@ mod tests {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // a panic is a test's failure report
 mod join_tests {
     use super::*;
 

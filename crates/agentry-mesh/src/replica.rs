@@ -207,6 +207,34 @@ impl Replica {
         }
     }
 
+    /// Pinned keys of every known pod.
+    pub fn keys(&self) -> impl Iterator<Item = (&PodId, &VerifyingKey)> {
+        self.keys.iter()
+    }
+
+    /// Put back an event read from this pod's own durable log (verified when first taken
+    /// in; checked for shape only).
+    pub fn restore_event(&mut self, ev: Event) -> Result<(), EventError> {
+        ev.check_shape()?;
+        if self.holds(&ev.source, ev.seq) {
+            return Ok(());
+        }
+        let _ = self.clock.observe(ev.hlc, ev.hlc.wall_ms);
+        self.insert(Arc::new(ev));
+        Ok(())
+    }
+
+    /// Put back a cursor read from the durable log (it covers collected holes).
+    pub fn restore_cursor(&mut self, origin: PodId, contiguous: u64) {
+        let log = self.logs.entry(origin).or_default();
+        if contiguous > log.contiguous {
+            log.contiguous = contiguous;
+            while log.events.contains_key(&(log.contiguous + 1)) {
+                log.contiguous += 1;
+            }
+        }
+    }
+
     /// A local mutation: stamp, number, sign, log and apply it. Returns the event to push.
     pub fn write(&mut self, kind: EventKind, agent: AgentState, phys_ms: u64) -> Arc<Event> {
         let hlc = self.clock.now(phys_ms);
@@ -506,6 +534,7 @@ impl Replica {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // a panic is a test's failure report
 mod tests {
     use super::*;
     use agentry_types::RepoName;
