@@ -11,6 +11,7 @@
 //!   tombstones with a retention, per-peer cursors, anti-entropy by summary and delta.
 //! * [`log`]: the durable local event log (redb), replayed into the replica on restart.
 //! * [`node`]: one pod's engine tying them together (push, relay, periodic reconciliation).
+//! * `runtime` (feature `runtime`): the node on real sockets — UDP and TCP on one address.
 
 pub mod event;
 pub mod hlc;
@@ -18,6 +19,8 @@ pub mod log;
 pub mod membership;
 pub mod node;
 pub mod replica;
+#[cfg(feature = "runtime")]
+pub mod runtime;
 pub mod sim;
 
 pub use event::{AgentState, Event, EventError, EventKind, PodId};

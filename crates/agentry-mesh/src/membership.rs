@@ -113,9 +113,18 @@ impl ClusterKey {
         out
     }
 
-    /// Check a packet; returns its sender and payload.
+    /// Check a gossip packet; returns its sender and payload.
     pub fn open<'a>(&self, packet: &'a [u8]) -> Result<(PodId, &'a [u8]), PacketError> {
-        if packet.len() > MAX_PACKET + 2 + 64 + TAG {
+        self.open_limited(packet, MAX_PACKET)
+    }
+
+    /// Check a sealed frame whose payload may be up to `limit` bytes.
+    pub fn open_limited<'a>(
+        &self,
+        packet: &'a [u8],
+        limit: usize,
+    ) -> Result<(PodId, &'a [u8]), PacketError> {
+        if packet.len() > limit + 2 + 64 + TAG {
             return Err(PacketError::TooLarge(packet.len()));
         }
         if packet.len() < 2 + 1 + TAG {

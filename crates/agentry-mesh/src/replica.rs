@@ -509,6 +509,11 @@ impl Replica {
             .is_some_and(|l| seq <= l.contiguous || l.events.contains_key(&seq))
     }
 
+    /// One held event.
+    pub fn event(&self, origin: &PodId, seq: u64) -> Option<&Arc<Event>> {
+        self.logs.get(origin).and_then(|l| l.events.get(&seq))
+    }
+
     /// Every event held, in (origin, seq) order.
     pub fn events(&self) -> impl Iterator<Item = &Arc<Event>> {
         self.logs.values().flat_map(|l| l.events.values())
