@@ -392,4 +392,29 @@ mod join_tests {
         assert_eq!(a.active_count(), 1);
         assert_eq!(b.active_count(), 1);
     }
+
+    #[test]
+    fn hostile_packets_are_refused_without_harm() {
+        let k = ClusterKey::from_secret(b"0123456789abcdef").unwrap();
+        let cfg = foca::Config::new_lan(std::num::NonZeroU32::new(2).unwrap());
+        let mut a = Membership::new(ident(0), cfg, k.clone(), 1);
+        let mut out = Vec::new();
+        // Oversized, garbage, wrong key, and authenticated garbage foca cannot decode.
+        assert!(a.handle_packet(&vec![0xAB; 70_000], 0, &mut out).is_err());
+        assert!(a.handle_packet(b"\x01\x02garbage", 0, &mut out).is_err());
+        let wrong = ClusterKey::from_secret(b"another secret!!").unwrap();
+        assert_eq!(
+            a.handle_packet(&wrong.seal(&ident(1).pod, b"x"), 0, &mut out),
+            Err(PacketError::BadTag)
+        );
+        let sealed_junk = k.seal(&ident(1).pod, &[0xFF; 300]);
+        assert!(matches!(
+            a.handle_packet(&sealed_junk, 0, &mut out),
+            Err(PacketError::Protocol(_))
+        ));
+        let too_big = k.seal(&ident(1).pod, &vec![0u8; MAX_PACKET + 1]);
+        assert!(a.handle_packet(&too_big, 0, &mut out).is_err());
+        assert_eq!(a.rejected(), 5);
+        assert_eq!(a.active_count(), 0, "nothing joined");
+    }
 }
