@@ -28,13 +28,14 @@ fn convergence(n: usize, ae_ms: u64, writes: usize) {
     let bound = formula3(n, ae_ms as f64 / 1000.0, 0.1);
     let sim_s = (r.converged_at_ms.unwrap_or(0) as f64) / 1000.0;
     println!(
-        "converge n={n:5} t_gossip={:.0}s: write→all pods p50 {:>5} ms  p99 {:>5} ms  max {:>5} ms | Formula 3 bound {:.2} s | gossip {:.0} B/s per pod | verified={} | {:.1} s wall",
+        "converge n={n:5} t_gossip={:.0}s: write→all pods p50 {:>5} ms  p99 {:>5} ms  max {:>5} ms | Formula 3 bound {:.2} s | gossip {:.0} B/s per pod | refused {} | verified={} | {:.1} s wall",
         ae_ms as f64 / 1000.0,
         r.latency_percentile(0.5).unwrap_or(0),
         r.latency_percentile(0.99).unwrap_or(0),
         r.latency_percentile(1.0).unwrap_or(0),
         bound,
         r.gossip_bytes as f64 / n as f64 / sim_s.max(1.0),
+        r.refused_events,
         r.verify().is_ok(),
         wall.elapsed().as_secs_f64()
     );
@@ -107,7 +108,9 @@ fn replication(n_events: usize) {
 
 fn main() {
     let big = std::env::var("MESH_BENCH_QUICK").is_err();
-    replication(100_000);
+    if std::env::var("MESH_BENCH_SKIP_REPLICATION").is_err() {
+        replication(100_000);
+    }
     for &(n, writes) in &[(3, 50), (10, 50), (64, 50), (100, 30)] {
         convergence(n, 5_000, writes);
         convergence(n, 1_000, writes);

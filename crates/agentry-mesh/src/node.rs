@@ -64,9 +64,13 @@ impl NodeConfig {
             foca: foca::Config {
                 // Announce now and then, also to members believed down, so the two halves of
                 // a healed partition find each other again (SWIM alone never re-merges them).
+                // An identity carries a key and two addresses (~90 bytes), so one feed packet
+                // names only ~14 members: announce often enough that a pod learns every
+                // member (and its key) in seconds, not only once each member has probed it.
                 periodic_announce: Some(foca::PeriodicParams {
-                    frequency: std::time::Duration::from_secs(10),
-                    num_members: std::num::NonZeroUsize::MIN,
+                    frequency: std::time::Duration::from_secs(2),
+                    num_members: std::num::NonZeroUsize::new(2)
+                        .unwrap_or(std::num::NonZeroUsize::MIN),
                 }),
                 periodic_announce_to_down_members: Some(foca::PeriodicParams {
                     frequency: std::time::Duration::from_secs(3),
@@ -103,6 +107,8 @@ pub struct Node {
     next_ae: u64,
     next_collect: u64,
     peers: BTreeMap<PodId, PodIdentity>,
+    /// Every identity membership ever reported up (latest bump): whom to answer.
+    known: BTreeMap<PodId, PodIdentity>,
     seeds: Vec<String>,
     fresh: Vec<(PodId, u64)>,
     stats: NodeStats,
@@ -130,6 +136,7 @@ impl Node {
             next_collect: now_ms + cfg.collect_ms,
             cfg,
             peers: BTreeMap::new(),
+            known: BTreeMap::new(),
             seeds: Vec::new(),
             fresh: Vec::new(),
             stats: NodeStats::default(),
@@ -248,7 +255,13 @@ impl Node {
             }
             Message::Summary { summary } => {
                 self.replica.note_peer(from, &summary, now_ms);
-                if let Some(to) = self.peers.get(from).cloned() {
+                // Answer whoever asks, even a pod membership has not reported up here yet.
+                if let Some(to) = self
+                    .peers
+                    .get(from)
+                    .or_else(|| self.known.get(from))
+                    .cloned()
+                {
                     let delta = self.replica.delta_for(&summary);
                     self.stats.deltas_sent += 1;
                     out.push(Output::Send {
@@ -357,6 +370,7 @@ impl Node {
                     let key_ok = VerifyingKey::from_bytes(&id.key)
                         .is_ok_and(|k| self.replica.learn_key(id.pod.clone(), k));
                     if key_ok {
+                        self.known.insert(id.pod.clone(), id.clone());
                         self.peers.insert(id.pod.clone(), id);
                     } else {
                         self.stats.keys_refused += 1;
