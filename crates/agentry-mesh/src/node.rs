@@ -110,6 +110,7 @@ pub struct Node {
     /// Every identity membership ever reported up (latest bump): whom to answer.
     known: BTreeMap<PodId, PodIdentity>,
     seeds: Vec<String>,
+    last_now: u64,
     fresh: Vec<(PodId, u64)>,
     stats: NodeStats,
 }
@@ -138,6 +139,7 @@ impl Node {
             peers: BTreeMap::new(),
             known: BTreeMap::new(),
             seeds: Vec::new(),
+            last_now: now_ms,
             fresh: Vec::new(),
             stats: NodeStats::default(),
         }
@@ -191,6 +193,7 @@ impl Node {
     /// announce is repeated every anti-entropy interval (a lost packet must not leave a pod
     /// alone forever).
     pub fn join(&mut self, seed_gossip: &str, now_ms: u64, out: &mut Vec<Output>) {
+        self.last_now = now_ms;
         if !self.seeds.iter().any(|s| s == seed_gossip) {
             self.seeds.push(seed_gossip.to_owned());
         }
@@ -221,6 +224,7 @@ impl Node {
     }
 
     pub fn handle_gossip(&mut self, packet: &[u8], now_ms: u64, out: &mut Vec<Output>) {
+        self.last_now = now_ms;
         let mut m = Vec::new();
         let _ = self.membership.handle_packet(packet, now_ms, &mut m);
         self.membership_outputs(m, out);
@@ -233,6 +237,7 @@ impl Node {
         now_ms: u64,
         out: &mut Vec<Output>,
     ) {
+        self.last_now = now_ms;
         match msg {
             Message::Push { events } => {
                 let mut relay = Vec::new();
@@ -311,6 +316,7 @@ impl Node {
 
     /// Run what is due at `now_ms`.
     pub fn tick(&mut self, now_ms: u64, out: &mut Vec<Output>) {
+        self.last_now = now_ms;
         let mut m = Vec::new();
         self.membership.tick(now_ms, &mut m);
         self.membership_outputs(m, out);
@@ -367,8 +373,12 @@ impl Node {
             match o {
                 MemberOutput::Send { to, packet } => out.push(Output::Gossip { to, packet }),
                 MemberOutput::Up(id) => {
-                    let key_ok = VerifyingKey::from_bytes(&id.key)
-                        .is_ok_and(|k| self.replica.learn_key(id.pod.clone(), k));
+                    let released = VerifyingKey::from_bytes(&id.key).ok().and_then(|k| {
+                        self.replica
+                            .learn_key_and_release(id.pod.clone(), k, self.last_now)
+                    });
+                    let key_ok = released.is_some();
+                    self.fresh.extend(released.unwrap_or_default());
                     if key_ok {
                         self.known.insert(id.pod.clone(), id.clone());
                         self.peers.insert(id.pod.clone(), id);

@@ -156,8 +156,15 @@ pub struct Replica {
     by_key: BTreeMap<String, Vec<(PodId, u64)>>,
     watermark: Option<Hlc>,
     peers: BTreeMap<PodId, PeerCursor>,
+    /// Events from pods whose key is not known yet (membership has not reported them):
+    /// verified and applied when the key arrives. Bounded by `MAX_PENDING`.
+    pending: BTreeMap<PodId, BTreeMap<u64, Event>>,
+    pending_len: usize,
     stats: Stats,
 }
+
+/// Most events held back waiting for their pod's key.
+pub const MAX_PENDING: usize = 10_000;
 
 impl Replica {
     pub fn new(me: PodId, key: SigningKey, cfg: ReplicaConfig, policy: Policy) -> Replica {
@@ -175,6 +182,8 @@ impl Replica {
             by_key: BTreeMap::new(),
             watermark: None,
             peers: BTreeMap::new(),
+            pending: BTreeMap::new(),
+            pending_len: 0,
             stats: Stats::default(),
         }
     }
@@ -205,6 +214,29 @@ impl Replica {
                 true
             }
         }
+    }
+
+    /// Learn a pod's key and take in the events that waited for it. Returns the (origin,
+    /// seq) of those taken in, or `None` when the key contradicts a pinned one.
+    pub fn learn_key_and_release(
+        &mut self,
+        pod: PodId,
+        key: VerifyingKey,
+        phys_ms: u64,
+    ) -> Option<Vec<(PodId, u64)>> {
+        if !self.learn_key(pod.clone(), key) {
+            return None;
+        }
+        let mut taken = Vec::new();
+        if let Some(waiting) = self.pending.remove(&pod) {
+            self.pending_len -= waiting.len();
+            for (seq, ev) in waiting {
+                if let Ok(Ingest::New) = self.ingest(ev, phys_ms) {
+                    taken.push((pod.clone(), seq));
+                }
+            }
+        }
+        Some(taken)
     }
 
     /// Pinned keys of every known pod.
@@ -274,6 +306,15 @@ impl Replica {
         let checked = self.check(&ev, phys_ms);
         if let Err(e) = checked {
             self.stats.refused += 1;
+            if matches!(e, IngestError::Event(EventError::UnknownSource { .. }))
+                && self.pending_len < MAX_PENDING
+                && ev.check_shape().is_ok()
+            {
+                let slot = self.pending.entry(ev.source.clone()).or_default();
+                if slot.insert(ev.seq, ev).is_none() {
+                    self.pending_len += 1;
+                }
+            }
             return Err(e);
         }
         self.insert(Arc::new(ev));
@@ -644,6 +685,31 @@ mod tests {
             !a.learn_key(pod("b"), evil.verifying_key()),
             "a pinned key is not replaced"
         );
+    }
+
+    #[test]
+    fn events_wait_for_their_pods_key() {
+        let mut a = replica("a", 1);
+        let c = SigningKey::from_bytes(&[3; 32]);
+        let ev = Event::sign(
+            &c,
+            &pod("c"),
+            EventKind::Published,
+            1,
+            Hlc {
+                wall_ms: 5,
+                logical: 0,
+            },
+            agent("1", 'a', TrustTier::None),
+        );
+        assert!(a.ingest(ev, 10).is_err());
+        assert_eq!(a.event_count(), 0);
+        // A wrong key for c would not verify it: nothing taken in, and it stays pending.
+        let released = a
+            .learn_key_and_release(pod("c"), c.verifying_key(), 20)
+            .unwrap();
+        assert_eq!(released, vec![(pod("c"), 1)]);
+        assert!(a.get("acme/fin@1").is_some());
     }
 
     #[test]
