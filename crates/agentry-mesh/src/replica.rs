@@ -160,6 +160,8 @@ pub struct Replica {
     /// verified and applied when the key arrives. Bounded by `MAX_PENDING`.
     pending: BTreeMap<PodId, BTreeMap<u64, Event>>,
     pending_len: usize,
+    /// (origin, seq) dropped by `collect` since the last `take_collected`.
+    collected: Vec<(PodId, u64)>,
     stats: Stats,
 }
 
@@ -184,6 +186,7 @@ impl Replica {
             peers: BTreeMap::new(),
             pending: BTreeMap::new(),
             pending_len: 0,
+            collected: Vec::new(),
             stats: Stats::default(),
         }
     }
@@ -518,13 +521,20 @@ impl Replica {
                 self.watermark = Some(self.watermark.map_or(e.event.hlc, |w| w.max(e.event.hlc)));
             }
             for (origin, seq) in self.by_key.remove(k).unwrap_or_default() {
-                if let Some(log) = self.logs.get_mut(&origin) {
-                    log.events.remove(&seq);
+                if let Some(log) = self.logs.get_mut(&origin)
+                    && log.events.remove(&seq).is_some()
+                {
+                    self.collected.push((origin, seq));
                 }
             }
             self.stats.collected += 1;
         }
         expired.len()
+    }
+
+    /// What `collect` dropped since the last call (for the durable log to forget too).
+    pub fn take_collected(&mut self) -> Vec<(PodId, u64)> {
+        std::mem::take(&mut self.collected)
     }
 
     /// The LWW winner of every agent version, tombstones included.
@@ -808,6 +818,7 @@ mod tests {
         assert_eq!(a.collect(2000 + 8 * day), 1);
         assert!(a.get("acme/fin@1").is_none());
         assert_eq!(a.event_count(), 0);
+        assert_eq!(a.take_collected().len(), 2);
         // A peer that never saw any of it catches up: the holes are vouched for.
         b.apply_delta(a.delta_for(&b.summary()), 2000 + 8 * day);
         assert_eq!(b.summary().get(&pod("a")), Some(&2));

@@ -332,7 +332,13 @@ impl Drop for Sockets {
 
 fn persist(node: &mut Node, log: &Option<EventLog>) {
     let fresh = node.take_fresh();
+    let collected = node.replica_mut().take_collected();
     let Some(log) = log else { return };
+    if !collected.is_empty()
+        && let Err(e) = log.remove(&collected)
+    {
+        tracing::error!(error = %e, "removing collected events from the mesh log failed");
+    }
     if fresh.is_empty() {
         return;
     }
