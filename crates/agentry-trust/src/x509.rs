@@ -13,9 +13,11 @@
 //! operator who trusts several organisations' CAs can constrain each to its own domain.
 //!
 //! The chain checks are rustls-webpki's (path building to an anchor, signatures, validity at
-//! `now`, basic constraints, name constraints, extended key usage `codeSigning` required);
+//! `now`, basic constraints, name constraints, any extended key usage on the path allowing
+//! `codeSigning`);
 //! this module adds what webpki leaves to the caller: the leaf's key usage
-//! (`digitalSignature` required, no `keyCertSign`/`cRLSign`), that it is not a CA, and that its
+//! (`digitalSignature` required, no `keyCertSign`/`cRLSign`), its `codeSigning` extended key
+//! usage (required on the leaf), that it is not a CA, and that its
 //! public key is the signing key.
 
 use ed25519_dalek::VerifyingKey;
@@ -138,7 +140,9 @@ impl OrgCas {
             &anchors,
             intermediates,
             UnixTime::since_unix_epoch(std::time::Duration::from_secs(now)),
-            webpki::KeyUsage::required(EKU_CODE_SIGNING),
+            // Intermediates without an EKU extension are fine; with one it must allow codeSigning.
+            // The leaf must have it: checked in `leaf_rules`.
+            webpki::KeyUsage::required_if_present(EKU_CODE_SIGNING),
             None,
             None,
         )
@@ -188,6 +192,15 @@ fn leaf_rules(leaf: &CertificateDer<'_>, signer: &VerifyingKey) -> Result<String
         }
         Err(e) => return Err(format!("signing certificate key usage: {e}")),
     }
+    match cert.extended_key_usage() {
+        Ok(Some(eku)) if eku.value.code_signing => {}
+        Ok(_) => {
+            return Err(format!(
+                "the signing certificate ({subject}) lacks the codeSigning extended key usage (wrong usage)"
+            ));
+        }
+        Err(e) => return Err(format!("signing certificate extended key usage: {e}")),
+    }
     let mut expected = ED25519_SPKI_PREFIX.to_vec();
     expected.extend_from_slice(signer.as_bytes());
     if cert.public_key().raw != expected.as_slice() {
@@ -206,7 +219,7 @@ fn chain_error(e: &webpki::Error) -> String {
         E::UnknownIssuer => {
             "the signing certificate does not chain to a configured organisation CA".into()
         }
-        E::RequiredEkuNotFound | E::RequiredEkuNotFoundContext(_) => {
+        E::RequiredEkuNotFoundContext(_) => {
             "the signing certificate lacks the codeSigning extended key usage (wrong usage)".into()
         }
         E::NameConstraintViolation => {
