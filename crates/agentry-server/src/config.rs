@@ -139,7 +139,8 @@ impl ServeConfig {
                 .map_err(|e| format!("trust_org_cas: {e}"))?;
         }
         if let Some(p) = &self.trusted_root {
-            agentry_sigstore::TrustedRoot::from_file(p).map_err(|e| format!("trusted_root: {e}"))?;
+            agentry_sigstore::TrustedRoot::from_file(p)
+                .map_err(|e| format!("trusted_root: {e}"))?;
         }
         for r in &self.trust_sigstore_identities {
             agentry_trust::IdentityRule::parse(r)

@@ -174,8 +174,7 @@ async fn feed(
                 Some(j) => j.tier(&e.repo, &e.manifest_digest, &e.record).await,
                 None => TrustTier::None,
             };
-            let Some(mut agent) =
-                stored_agent(meta, &e.repo, &e.manifest_digest, e.record).await?
+            let Some(mut agent) = stored_agent(meta, &e.repo, &e.manifest_digest, e.record).await?
             else {
                 continue;
             };

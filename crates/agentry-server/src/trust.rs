@@ -16,8 +16,8 @@ use agentry_oci::OciErrorCode;
 use agentry_store::ManifestMeta;
 use agentry_trust::referrers::{self, Kind};
 use agentry_trust::{
-    AnchorCache, BundleVerifier, Evidence, IdentityRule, OrgCas, SigstoreVerifier,
-    TrustReport, TxtAnswer, TxtError, TxtResolver,
+    AnchorCache, BundleVerifier, Evidence, IdentityRule, OrgCas, SigstoreVerifier, TrustReport,
+    TxtAnswer, TxtError, TxtResolver,
 };
 use agentry_types::{AgentRecord, Digest, ManifestRef, RepoName, TrustTier};
 use ed25519_dalek::VerifyingKey;
@@ -229,7 +229,10 @@ pub fn gate(state: &AppState, report: &TrustReport) -> ApiResult<()> {
                 .as_deref()
                 .map(|d| format!(" of {d}"))
                 .unwrap_or_default(),
-            match (p.is_some_and(|p| p.require_sig), p.and_then(|p| p.min_trust)) {
+            match (
+                p.is_some_and(|p| p.require_sig),
+                p.and_then(|p| p.min_trust)
+            ) {
                 (true, Some(m)) => format!("require-sig, min-trust={m}"),
                 (true, None) => "require-sig".to_owned(),
                 (false, Some(m)) => format!("min-trust={m}"),
@@ -315,10 +318,18 @@ pub async fn reverify_all(state: &AppState) -> Result<usize, agentry_store::Stor
                 .find(|h| h.repo == e.repo)
                 .map(|h| h.trust_tier);
             let Some(indexed) = indexed else { continue };
-            let tier = crate::reindex::Judge::tier(state, &e.repo, &e.manifest_digest, &e.record).await;
+            let tier =
+                crate::reindex::Judge::tier(state, &e.repo, &e.manifest_digest, &e.record).await;
             if tier != indexed {
                 tracing::info!(repo = %e.repo, digest = %e.manifest_digest, from = %indexed, to = %tier, "trust tier changed on re-verification");
-                crate::records::on_manifest_stored(state, &e.repo, &e.manifest_digest, Some(&e.record), tier).await;
+                crate::records::on_manifest_stored(
+                    state,
+                    &e.repo,
+                    &e.manifest_digest,
+                    Some(&e.record),
+                    tier,
+                )
+                .await;
                 changed += 1;
             }
         }

@@ -89,7 +89,9 @@ fn referrer(bytes: &[u8], want: &str) -> Result<Value, String> {
         _ => PUBLIC_KEY_TYPE,
     };
     if ty != expected && ty != media {
-        return Err(format!("AGNTCY {want} referrer: type {ty:?} is not {expected}"));
+        return Err(format!(
+            "AGNTCY {want} referrer: type {ty:?} is not {expected}"
+        ));
     }
     v.get("data")
         .cloned()
@@ -153,7 +155,11 @@ mod tests {
         assert_eq!(pk, k.verifying_key());
         assert_eq!(verify(&sig, cid, &[pk]).unwrap(), pk);
         // Over another CID.
-        assert!(verify(&sig, "bafyother", &[pk]).unwrap_err().contains("does not verify"));
+        assert!(
+            verify(&sig, "bafyother", &[pk])
+                .unwrap_err()
+                .contains("does not verify")
+        );
         // Another key.
         let other = SigningKey::from_bytes(&[6; 32]).verifying_key();
         assert!(verify(&sig, cid, &[other]).is_err());
@@ -161,7 +167,10 @@ mod tests {
         let pure = {
             use ed25519_dalek::Signer;
             let s = k.sign(cid.as_bytes());
-            serde_json::to_vec(&json!({"type": SIGNATURE_TYPE, "data": {"signature": B64.encode(s.to_bytes())}})).unwrap()
+            serde_json::to_vec(
+                &json!({"type": SIGNATURE_TYPE, "data": {"signature": B64.encode(s.to_bytes())}}),
+            )
+            .unwrap()
         };
         assert!(verify(&pure, cid, &[pk]).is_ok());
         // The written shape.

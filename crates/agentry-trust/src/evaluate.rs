@@ -411,7 +411,9 @@ pub fn evaluate(
     } else {
         let mut parts = Vec::new();
         if ossa_good > 0 {
-            parts.push(format!("{ossa_good} valid Ed25519 signature(s) over {digest}"));
+            parts.push(format!(
+                "{ossa_good} valid Ed25519 signature(s) over {digest}"
+            ));
         }
         if agntcy_good > 0 {
             parts.push(format!(
@@ -707,7 +709,12 @@ mod tests {
             Some(&AlwaysOk),
         );
         assert_eq!(r.tier, TrustTier::Standard);
-        assert!(r.check("provenance").unwrap().reason.contains("does not list"));
+        assert!(
+            r.check("provenance")
+                .unwrap()
+                .reason
+                .contains("does not list")
+        );
         // A "SBOM" that is not one.
         let r = evaluate(
             &d,
@@ -738,7 +745,12 @@ mod tests {
         let d = Digest::sha256(b"m");
         let ca = TestCa::new("Acme CA", &["acme.com"]).unwrap();
         let judge = |chain: String, domain: &str| {
-            let r = evaluate(&d, Some(domain), &standard_evidence(&k, &d, &ca, chain), None);
+            let r = evaluate(
+                &d,
+                Some(domain),
+                &standard_evidence(&k, &d, &ca, chain),
+                None,
+            );
             let c = r.check("cert_chain").unwrap().clone();
             (r.tier, c.reason)
         };
@@ -757,7 +769,12 @@ mod tests {
         assert!(why.contains("does not chain"), "{why}");
 
         let cases: Vec<(String, &str, &str)> = vec![
-            (ca.issue(&k.verifying_key(), &leaf.clone().expired()).unwrap(), "acme.com", "expired"),
+            (
+                ca.issue(&k.verifying_key(), &leaf.clone().expired())
+                    .unwrap(),
+                "acme.com",
+                "expired",
+            ),
             (
                 ca.issue(
                     &k.verifying_key(),
@@ -825,6 +842,11 @@ mod tests {
         ev.org_cas = None;
         let r = evaluate(&d, Some("acme.com"), &ev, None);
         assert_eq!(r.tier, TrustTier::Basic);
-        assert!(r.check("cert_chain").unwrap().reason.contains("--trust-org-ca"));
+        assert!(
+            r.check("cert_chain")
+                .unwrap()
+                .reason
+                .contains("--trust-org-ca")
+        );
     }
 }

@@ -29,11 +29,11 @@ pub mod referrers;
 pub mod resolver;
 pub mod signature;
 pub mod sigstore;
+#[cfg(feature = "test-dns")]
+pub mod testdns;
 #[cfg(feature = "test-pki")]
 pub mod testpki;
 pub mod x509;
-#[cfg(feature = "test-dns")]
-pub mod testdns;
 
 pub use agentry_types::TrustTier;
 pub use domain::Domain;

@@ -51,7 +51,10 @@ pub fn classify_referrer(
     artifact_type: Option<&str>,
     annotations: &std::collections::BTreeMap<String, String>,
 ) -> Option<Kind> {
-    match annotations.get(crate::agntcy::TYPE_ANNOTATION).map(String::as_str) {
+    match annotations
+        .get(crate::agntcy::TYPE_ANNOTATION)
+        .map(String::as_str)
+    {
         Some(crate::agntcy::SIGNATURE_TYPE) => return Some(Kind::AgntcySignature),
         Some(crate::agntcy::PUBLIC_KEY_TYPE) => return Some(Kind::AgntcyPublicKey),
         _ => {}

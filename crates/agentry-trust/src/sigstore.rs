@@ -34,8 +34,8 @@ impl IdentityRule {
         let (identity, issuer) = rest
             .rsplit_once(',')
             .ok_or_else(|| format!("{text:?}: {usage}"))?;
-        let domain = crate::Domain::parse(domain.trim())
-            .map_err(|e| format!("{text:?}: domain: {e}"))?;
+        let domain =
+            crate::Domain::parse(domain.trim()).map_err(|e| format!("{text:?}: domain: {e}"))?;
         let (identity, issuer) = (identity.trim(), issuer.trim());
         if identity.is_empty() || issuer.is_empty() {
             return Err(format!("{text:?}: {usage}"));

@@ -51,9 +51,7 @@ fn pem_certs(pem: &[u8], what: &str) -> Result<Vec<CertificateDer<'static>>, Str
         let c = item.map_err(|e| format!("{what}: not PEM certificates: {e}"))?;
         out.push(c);
         if out.len() > MAX_CHAIN_CERTS {
-            return Err(format!(
-                "{what}: more than {MAX_CHAIN_CERTS} certificates"
-            ));
+            return Err(format!("{what}: more than {MAX_CHAIN_CERTS} certificates"));
         }
     }
     if out.is_empty() {
@@ -150,7 +148,9 @@ impl OrgCas {
         let name = ServerName::try_from(domain.to_owned())
             .map_err(|_| format!("publisher.domain {domain:?} is not a DNS name"))?;
         ee.verify_is_valid_for_subject_name(&name).map_err(|_| {
-            format!("the signing certificate ({subject}) does not name {domain}, the publisher's domain")
+            format!(
+                "the signing certificate ({subject}) does not name {domain}, the publisher's domain"
+            )
         })?;
         Ok(format!(
             "signing certificate {subject} for {domain} chains to the organisation CA, valid now, codeSigning"

@@ -232,7 +232,10 @@ async fn basic_then_standard_then_verified() {
     assert!(reason(&v, "sbom").contains("SPDX-2.3"), "{v}");
     let api = api_trust(&reg.addr, &digest).await;
     assert_eq!(api["tier"], "standard", "{api}");
-    assert_eq!(api["checks"], v["checks"], "the pod and the CLI judge alike");
+    assert_eq!(
+        api["checks"], v["checks"],
+        "the pod and the CLI judge alike"
+    );
 
     // + Sigstore bundle over the manifest, SLSA provenance, compliance: Verified.
     let manifest = manifest_bytes(&reg.addr, "acme-corp/analyst", &digest).await;
@@ -327,7 +330,10 @@ async fn basic_then_standard_then_verified() {
     .json()
     .await
     .unwrap();
-    assert_eq!(found["items"][0]["trust_tier"], "verified", "after reindex: {found}");
+    assert_eq!(
+        found["items"][0]["trust_tier"], "verified",
+        "after reindex: {found}"
+    );
 
     // Bad input: each says why and earns no more than it proves.
     let bad = |version: &str, leaf: Leaf, name: &str| {
@@ -349,7 +355,11 @@ async fn basic_then_standard_then_verified() {
         assert_eq!(v["tier"], "basic", "{name}: {v}");
         reason(&v, "cert_chain")
     };
-    let why = bad("2.0.0", Leaf::for_domain("acme.test").expired(), "expired.pem");
+    let why = bad(
+        "2.0.0",
+        Leaf::for_domain("acme.test").expired(),
+        "expired.pem",
+    );
     assert!(why.contains("expired"), "{why}");
     let why = bad(
         "2.0.1",
@@ -370,7 +380,10 @@ async fn basic_then_standard_then_verified() {
     );
     assert!(why.contains("digitalSignature"), "{why}");
     let why = bad("2.0.3", Leaf::for_domain("evil.test"), "wrong-name.pem");
-    assert!(why.contains("name constraints") || why.contains("does not name"), "{why}");
+    assert!(
+        why.contains("name constraints") || why.contains("does not name"),
+        "{why}"
+    );
 
     // A bundle over other bytes, provenance about another manifest: not Verified, and why.
     let f = folder("3.0.0", "acme.test");
@@ -389,7 +402,10 @@ async fn basic_then_standard_then_verified() {
     let other = dir.path().join("other.sigstore.json");
     std::fs::write(
         &other,
-        stack.sign(b"some other manifest", WHO, ISSUER).unwrap().bytes(),
+        stack
+            .sign(b"some other manifest", WHO, ISSUER)
+            .unwrap()
+            .bytes(),
     )
     .unwrap();
     attach(&r3, "application/vnd.dev.sigstore.bundle.v0.3+json", &other);
@@ -419,7 +435,11 @@ async fn basic_then_standard_then_verified() {
             .bytes(),
     )
     .unwrap();
-    attach(&r4, "application/vnd.dev.sigstore.bundle.v0.3+json", &stranger);
+    attach(
+        &r4,
+        "application/vnd.dev.sigstore.bundle.v0.3+json",
+        &stranger,
+    );
     let v = verify(&r4, &["--json"]).json();
     assert_eq!(status(&v, "transparency_log"), "fail", "{v}");
     assert!(reason(&v, "transparency_log").contains("identity"), "{v}");
@@ -434,7 +454,13 @@ async fn basic_then_standard_then_verified() {
         &format!("{}/acme-corp/analyst:1.0.0", strict.addr),
     ]);
     assert_ne!(refused.code, 0, "{refused:?}");
-    for missing in ["trust tier standard", "signature:", "dns_key:", "cert_chain:", "sbom:"] {
+    for missing in [
+        "trust tier standard",
+        "signature:",
+        "dns_key:",
+        "cert_chain:",
+        "sbom:",
+    ] {
         assert!(refused.stderr.contains(missing), "{missing}: {refused:?}");
     }
     // Signed with a certificate but no SBOM: only the SBOM is missing.
@@ -540,7 +566,15 @@ async fn require_sig_policy_and_agntcy_signatures() {
     assert!(types.contains(&"agntcy.dir.sign.v1.Signature"), "{refs}");
     assert!(types.contains(&"agntcy.dir.sign.v1.PublicKey"), "{refs}");
     let v = user
-        .run(&["verify", &r, "--dns-server", &dns_addr, "--json", "--min-tier", "none"])
+        .run(&[
+            "verify",
+            &r,
+            "--dns-server",
+            &dns_addr,
+            "--json",
+            "--min-tier",
+            "none",
+        ])
         .ok()
         .json();
     assert_eq!(status(&v, "signature"), "pass", "{v}");
@@ -587,9 +621,13 @@ async fn a_key_removed_from_dns_demotes_once_its_ttl_expires() {
         .json();
     // Answers valid for 5 s (the cache's floor).
     for r in records.as_array().unwrap() {
-        dns.set_txt_text_ttl(r["name"].as_str().unwrap(), &[r["value"].as_str().unwrap()], 5)
-            .await
-            .unwrap();
+        dns.set_txt_text_ttl(
+            r["name"].as_str().unwrap(),
+            &[r["value"].as_str().unwrap()],
+            5,
+        )
+        .await
+        .unwrap();
     }
     let reg = Registry::start_with(
         Backend::Agentry,
@@ -606,7 +644,10 @@ async fn a_key_removed_from_dns_demotes_once_its_ttl_expires() {
     .ok();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     while indexed_tier(&reg.addr, "filings").await.as_deref() != Some("basic") {
-        assert!(std::time::Instant::now() < deadline, "never indexed at basic");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never indexed at basic"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
 
@@ -649,5 +690,8 @@ async fn a_key_removed_from_dns_demotes_once_its_ttl_expires() {
             .to_owned(),
     )
     .await;
-    assert!(reason(&v, "dns_key").contains("no signing key is published"), "{v}");
+    assert!(
+        reason(&v, "dns_key").contains("no signing key is published"),
+        "{v}"
+    );
 }
