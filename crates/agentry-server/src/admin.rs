@@ -134,7 +134,15 @@ pub async fn reindex(
         )
         .into_response();
     };
-    match crate::reindex::run(&*state.meta, index.clone(), batch, |_| {}).await {
+    match crate::reindex::run(
+        &*state.meta,
+        index.clone(),
+        batch,
+        Some(&state as &dyn crate::reindex::Judge),
+        |_| {},
+    )
+    .await
+    {
         Ok(done) => {
             tracing::info!(
                 indexed = done.indexed,

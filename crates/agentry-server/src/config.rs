@@ -57,6 +57,19 @@ pub struct ServeConfig {
     /// Public keys (SPKI PEM, base64 as in `_ossa-key`, or `ssh-ed25519 …`) whose signatures
     /// no longer count: agents signed only by them are demoted to `none`.
     pub trust_revoked_keys: Vec<String>,
+    /// Organisation CA certificates (PEM files) that signing certificates must chain to for
+    /// the Standard tier; none = no agent reaches Standard here.
+    pub trust_org_cas: Vec<PathBuf>,
+    /// Sigstore `trusted_root.json` for the Verified tier's bundles; the embedded public-good
+    /// root when unset.
+    pub trusted_root: Option<PathBuf>,
+    /// The Sigstore signer each publisher domain is expected to use:
+    /// `DOMAIN=IDENTITY,ISSUER` (certificate SAN and OIDC issuer).
+    pub trust_sigstore_identities: Vec<String>,
+    /// How often every agent is judged again (DNS TTL expiry, key rotation, certificate
+    /// expiry); zero turns it off.
+    #[serde(with = "humantime_secs")]
+    pub trust_reverify_interval: Duration,
 }
 
 impl Default for ServeConfig {
@@ -79,6 +92,10 @@ impl Default for ServeConfig {
             trust_min_tier: agentry_types::TrustTier::None,
             dns_server: None,
             trust_revoked_keys: Vec::new(),
+            trust_org_cas: Vec::new(),
+            trusted_root: None,
+            trust_sigstore_identities: Vec::new(),
+            trust_reverify_interval: Duration::from_secs(300),
         }
     }
 }
@@ -115,6 +132,19 @@ impl ServeConfig {
         for (i, k) in self.trust_revoked_keys.iter().enumerate() {
             agentry_trust::keys::parse_public(k)
                 .map_err(|e| format!("trust_revoked_keys[{i}]: {e}"))?;
+        }
+        for p in &self.trust_org_cas {
+            agentry_trust::OrgCas::new()
+                .add_pem_file(p)
+                .map_err(|e| format!("trust_org_cas: {e}"))?;
+        }
+        if let Some(p) = &self.trusted_root {
+            agentry_sigstore::TrustedRoot::from_file(p)
+                .map_err(|e| format!("trusted_root: {e}"))?;
+        }
+        for r in &self.trust_sigstore_identities {
+            agentry_trust::IdentityRule::parse(r)
+                .map_err(|e| format!("trust_sigstore_identities: {e}"))?;
         }
         if self.upload_ttl.is_zero() {
             return Err("upload_ttl must be positive".into());

@@ -50,6 +50,13 @@ pub async fn stored_agent(
     Ok(stored.map(|m| indexed_agent(record, repo.clone(), digest.clone(), m.created_at)))
 }
 
+/// Judges a stored agent's trust tier while the index is rebuilt: the pod's trust engine
+/// (its DNS cache, organisation CAs, Sigstore root), over the referrers in the store.
+#[async_trait::async_trait]
+pub trait Judge: Send + Sync {
+    async fn tier(&self, repo: &RepoName, digest: &Digest, record: &AgentRecord) -> TrustTier;
+}
+
 /// How far a rebuild is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Progress {
@@ -84,7 +91,8 @@ pub enum ReindexError {
 const PAGE: usize = 500;
 
 /// Replaces the whole of `index` with the records in `meta` (re-embedding them with the
-/// index's model, if it has one), `batch` records per index commit. `progress` is called once
+/// index's model, if it has one), `batch` records per index commit, each agent's tier judged
+/// again by `judge` (`None`: every agent at `none`). `progress` is called once
 /// the records are counted and after every batch, from a blocking thread.
 ///
 /// Records are paged, never all in memory; the index is written on a blocking thread fed
@@ -94,6 +102,7 @@ pub async fn run(
     meta: &dyn MetadataStore,
     index: Arc<SearchIndex>,
     batch: usize,
+    judge: Option<&dyn Judge>,
     progress: impl Fn(Progress) + Send + Sync + 'static,
 ) -> Result<Outcome, ReindexError> {
     let start = Instant::now();
@@ -132,7 +141,7 @@ pub async fn run(
             })
         })
     });
-    let fed = feed(meta, &tx).await;
+    let fed = feed(meta, judge, &tx).await;
     drop(tx);
     let done = writer
         .await
@@ -148,6 +157,7 @@ pub async fn run(
 /// Sends every stored record to the index writer, in store order.
 async fn feed(
     meta: &dyn MetadataStore,
+    judge: Option<&dyn Judge>,
     tx: &tokio::sync::mpsc::Sender<IndexedAgent>,
 ) -> Result<(), ReindexError> {
     let mut after: Option<(RepoName, Digest)> = None;
@@ -160,10 +170,15 @@ async fn feed(
             .last()
             .map(|e| (e.repo.clone(), e.manifest_digest.clone()));
         for e in page.items {
-            let Some(agent) = stored_agent(meta, &e.repo, &e.manifest_digest, e.record).await?
+            let tier = match judge {
+                Some(j) => j.tier(&e.repo, &e.manifest_digest, &e.record).await,
+                None => TrustTier::None,
+            };
+            let Some(mut agent) = stored_agent(meta, &e.repo, &e.manifest_digest, e.record).await?
             else {
                 continue;
             };
+            agent.trust_tier = tier;
             if tx.send(agent).await.is_err() {
                 // The writer stopped (its error is reported by `run`).
                 return Ok(());

@@ -100,6 +100,7 @@ impl BoundServer {
         let addr = listener.local_addr()?;
         let app = router(state.clone());
         let housekeeping = tokio::spawn(housekeeping(state.clone()));
+        let reverify = tokio::spawn(trust_reverify(state.clone()));
 
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let ready_state = state.clone();
@@ -167,6 +168,7 @@ impl BoundServer {
             }
         };
         housekeeping.abort();
+        reverify.abort();
         if let Some(idx) = state.search.clone() {
             // Snapshot the vector graph so the next start loads it instead of rebuilding it.
             match tokio::task::spawn_blocking(move || idx.flush()).await {
@@ -234,6 +236,25 @@ async fn housekeeping(state: AppState) {
             Ok(0) => {}
             Ok(n) => tracing::info!(expired = n, "abandoned upload sessions removed"),
             Err(e) => tracing::warn!(error = %e, "upload expiry failed"),
+        }
+    }
+}
+
+/// Judge every agent again every `trust_reverify_interval` (0: never), so tiers follow DNS
+/// (TTL expiry, key rotation and removal) and certificate expiry.
+async fn trust_reverify(state: AppState) {
+    let every = state.config.trust_reverify_interval;
+    if every.is_zero() {
+        return;
+    }
+    let mut tick = tokio::time::interval(every);
+    tick.tick().await; // the first tick is immediate; push-time tiers are fresh
+    loop {
+        tick.tick().await;
+        match crate::trust::reverify_all(&state).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(changed = n, "trust tiers re-verified"),
+            Err(e) => tracing::warn!(error = %e, "trust re-verification failed"),
         }
     }
 }

@@ -16,8 +16,8 @@ use agentry_oci::OciErrorCode;
 use agentry_store::ManifestMeta;
 use agentry_trust::referrers::{self, Kind};
 use agentry_trust::{
-    AnchorCache, BundleVerifier, DnsEvidence, Evidence, TrustReport, TxtAnswer, TxtError,
-    TxtResolver,
+    AnchorCache, BundleVerifier, Evidence, IdentityRule, OrgCas, SigstoreVerifier, TrustReport,
+    TxtAnswer, TxtError, TxtResolver,
 };
 use agentry_types::{AgentRecord, Digest, ManifestRef, RepoName, TrustTier};
 use ed25519_dalek::VerifyingKey;
@@ -36,8 +36,10 @@ pub struct TrustEngine {
     pub anchors: AnchorCache,
     pub revoked: Vec<VerifyingKey>,
     pub min_tier: TrustTier,
-    /// The Verified tier's Sigstore check; `None` until one is plugged in.
+    /// The Verified tier's Sigstore check (the trusted root and identity policy).
     pub bundle_verifier: Option<Arc<dyn BundleVerifier>>,
+    /// The organisation CAs signing certificates must chain to (Standard tier).
+    pub org_cas: Option<Arc<OrgCas>>,
 }
 
 /// A resolver that could not be built: every answer is "unknown", with the reason.
@@ -73,35 +75,90 @@ impl TrustEngine {
                 .filter_map(|k| agentry_trust::keys::parse_public(k).ok())
                 .collect(),
             min_tier: config.trust_min_tier,
-            bundle_verifier: None,
+            // `ServeConfig::validate` checked the files and rules; a failure here is logged.
+            bundle_verifier: match SigstoreVerifier::from_config(
+                config.trusted_root.as_deref(),
+                config
+                    .trust_sigstore_identities
+                    .iter()
+                    .filter_map(|r| IdentityRule::parse(r).ok())
+                    .collect(),
+            ) {
+                Ok(v) => Some(Arc::new(v)),
+                Err(e) => {
+                    tracing::error!(error = %e, "no Sigstore trusted root; the Verified tier is unreachable");
+                    None
+                }
+            },
+            org_cas: {
+                let mut cas = OrgCas::new();
+                for p in &config.trust_org_cas {
+                    if let Err(e) = cas.add_pem_file(p) {
+                        tracing::error!(error = %e, "organisation CA not loaded");
+                    }
+                }
+                (!cas.is_empty()).then(|| Arc::new(cas))
+            },
         }
     }
 }
 
-/// Read a referrer's first layer of one of `media_types` (bounded).
-async fn first_layer(
+/// Largest layer of a trust referrer read, by media type.
+fn layer_limit(kind: Kind, media_type: &str) -> u64 {
+    match kind {
+        Kind::Signature if media_type == referrers::SIGNATURE => {
+            agentry_trust::signature::MAX_ENVELOPE_BYTES as u64
+        }
+        Kind::Signature => agentry_trust::x509::MAX_CHAIN_BYTES as u64,
+        Kind::Bundle => agentry_sigstore::MAX_BUNDLE_BYTES as u64,
+        Kind::AgntcySignature | Kind::AgntcyPublicKey => {
+            agentry_trust::agntcy::MAX_REFERRER_BYTES as u64
+        }
+        _ => agentry_trust::attest::MAX_DOCUMENT_BYTES as u64,
+    }
+}
+
+/// Most layers of one referrer read.
+const MAX_LAYERS: usize = 4;
+
+/// Read a trust referrer's layers (bounded in number and size; an unreadable one is skipped).
+async fn referrer_layers(
     state: &AppState,
     repo: &RepoName,
     meta: &ManifestMeta,
-    accept: impl Fn(&str) -> bool,
-    limit: u64,
-) -> Option<Vec<u8>> {
-    let stored = state
+    kind: Kind,
+) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    let Ok(Some(stored)) = state
         .meta
         .get_manifest(repo, &ManifestRef::Digest(meta.digest.clone()))
         .await
-        .ok()??;
-    let doc: serde_json::Value = serde_json::from_slice(&stored.bytes).ok()?;
-    let layer = doc.get("layers")?.as_array()?.iter().find(|l| {
-        l.get("mediaType")
-            .and_then(|m| m.as_str())
-            .is_some_and(&accept)
-    })?;
-    let digest: Digest = layer.get("digest")?.as_str()?.parse().ok()?;
-    let bytes = crate::records::read_layer(state, repo, &digest, limit)
-        .await
-        .ok()?;
-    Some(bytes.to_vec())
+    else {
+        return out;
+    };
+    let Ok(doc) = serde_json::from_slice::<serde_json::Value>(&stored.bytes) else {
+        return out;
+    };
+    let Some(layers) = doc.get("layers").and_then(|l| l.as_array()) else {
+        return out;
+    };
+    for l in layers.iter().take(MAX_LAYERS) {
+        let Some(mt) = l.get("mediaType").and_then(|m| m.as_str()) else {
+            continue;
+        };
+        let Some(digest) = l
+            .get("digest")
+            .and_then(|d| d.as_str())
+            .and_then(|d| d.parse::<Digest>().ok())
+        else {
+            continue;
+        };
+        match crate::records::read_layer(state, repo, &digest, layer_limit(kind, mt)).await {
+            Ok(b) => out.push((mt.to_owned(), b.to_vec())),
+            Err(e) => tracing::debug!(%repo, %digest, error = ?e, "trust referrer layer skipped"),
+        }
+    }
+    out
 }
 
 /// Gather the evidence for `digest` in `repo` and judge it.
@@ -115,47 +172,23 @@ pub async fn report(
     let mut ev = Evidence {
         digest_verified: true,
         revoked_keys: engine.revoked.clone(),
+        org_cas: engine.org_cas.clone(),
         ..Default::default()
     };
     let refs = state.meta.referrers(repo, digest).await?;
     for r in refs.iter().take(MAX_REFERRERS) {
-        let Some(at) = r.artifact_type.as_deref() else {
-            continue;
-        };
-        match referrers::classify(at) {
-            Some(Kind::Signature) => {
-                if let Some(b) = first_layer(
-                    state,
-                    repo,
-                    r,
-                    |m| m == referrers::SIGNATURE,
-                    agentry_trust::signature::MAX_ENVELOPE_BYTES as u64,
-                )
-                .await
-                {
-                    ev.signatures.push(b);
-                }
-            }
-            Some(Kind::Bundle) => {
-                if let Some(b) = first_layer(state, repo, r, |_| true, 1 << 20).await {
-                    ev.bundles.push(b);
-                }
-            }
-            Some(Kind::Sbom) => ev.sbom = Some(at.to_owned()),
-            Some(Kind::Provenance) => ev.provenance = Some(at.to_owned()),
-            Some(Kind::Compliance) => ev.compliance = Some(at.to_owned()),
-            Some(Kind::Certificate) | None => {}
+        if let Some(kind) = referrers::classify_referrer(r.artifact_type.as_deref(), &r.annotations)
+        {
+            let layers = referrer_layers(state, repo, r, kind).await;
+            ev.add_referrer(r.artifact_type.as_deref(), &r.annotations, layers);
         }
     }
-    ev.capability_schemas = capability_schemas(record);
+    ev.capability_schemas = agentry_trust::capability_schemas(record);
+    ev.record_cid = record.identity.oasf_cid.clone();
     let domain = record.publisher.as_ref().and_then(|p| p.domain.as_deref());
-    // Without a signature no tier is reachable: the DNS is not asked (a push of an unsigned
-    // agent never waits on a resolver).
-    ev.dns = Some(if ev.signatures.is_empty() {
-        DnsEvidence::Unknown("not looked up: no signature refers to this manifest".into())
-    } else {
-        engine.anchors.evidence(domain).await
-    });
+    // Asked for unsigned agents too: their publisher's `_ossa-policy` (`require-sig`,
+    // `min-trust`) applies to them. Answers are cached for their TTL; a timeout is unknown.
+    ev.dns = Some(engine.anchors.evidence(domain).await);
     let verifier = engine.bundle_verifier.clone();
     Ok(agentry_trust::evaluate(
         digest,
@@ -163,26 +196,6 @@ pub async fn report(
         &ev,
         verifier.as_deref(),
     ))
-}
-
-fn capability_schemas(record: &AgentRecord) -> Option<Result<(), String>> {
-    if record.skills.is_empty() {
-        return None;
-    }
-    let missing: Vec<&str> = record
-        .skills
-        .iter()
-        .filter(|s| s.input_schema.is_none())
-        .map(|s| s.name.as_str())
-        .collect();
-    Some(if missing.is_empty() {
-        Ok(())
-    } else {
-        Err(format!(
-            "skills without an input schema: {}",
-            missing.join(", ")
-        ))
-    })
 }
 
 /// The tier a push must reach: the pod's minimum, raised by the publisher's `_ossa-policy`
@@ -207,10 +220,32 @@ pub fn gate(state: &AppState, report: &TrustReport) -> ApiResult<()> {
         return Ok(());
     }
     let missing = report.missing_for(required);
+    let because = if required > state.trust.min_tier {
+        let p = report.policy.as_ref();
+        format!(
+            " (the publisher's _ossa-policy{} asks for it: {})",
+            report
+                .domain
+                .as_deref()
+                .map(|d| format!(" of {d}"))
+                .unwrap_or_default(),
+            match (
+                p.is_some_and(|p| p.require_sig),
+                p.and_then(|p| p.min_trust)
+            ) {
+                (true, Some(m)) => format!("require-sig, min-trust={m}"),
+                (true, None) => "require-sig".to_owned(),
+                (false, Some(m)) => format!("min-trust={m}"),
+                (false, None) => String::new(),
+            }
+        )
+    } else {
+        String::new()
+    };
     Err(ApiError::new(
         OciErrorCode::Denied,
         format!(
-            "this registry accepts agents of trust tier {required} or higher; this one is {} — missing: {}",
+            "this registry accepts agents of trust tier {required} or higher{because}; this one is {} — missing: {}",
             report.tier,
             missing.join("; ")
         ),
@@ -241,5 +276,65 @@ pub async fn on_referrer_stored(state: &AppState, repo: &RepoName, subject: &Dig
                 .await;
         }
         Err(e) => tracing::error!(%repo, %subject, error = ?e, "re-verifying failed"),
+    }
+}
+
+#[async_trait::async_trait]
+impl crate::reindex::Judge for AppState {
+    async fn tier(&self, repo: &RepoName, digest: &Digest, record: &AgentRecord) -> TrustTier {
+        match report(self, repo, digest, record).await {
+            Ok(r) => r.tier,
+            Err(e) => {
+                tracing::warn!(%repo, %digest, error = ?e, "judging the tier failed; indexed at none");
+                TrustTier::None
+            }
+        }
+    }
+}
+
+/// Judge every stored agent again and re-index those whose tier changed: DNS answers whose
+/// TTL expired are asked again (a key removed from `_ossa-key` demotes its agents, a new one
+/// promotes them), certificates expire. Runs from housekeeping every
+/// `trust_reverify_interval`.
+pub async fn reverify_all(state: &AppState) -> Result<usize, agentry_store::StoreError> {
+    let Some(search) = state.search.clone() else {
+        return Ok(0);
+    };
+    let mut changed = 0;
+    let mut after: Option<(RepoName, Digest)> = None;
+    loop {
+        let page = state
+            .meta
+            .records(after.as_ref().map(|(r, d)| (r, d)), 200)
+            .await?;
+        after = page
+            .items
+            .last()
+            .map(|e| (e.repo.clone(), e.manifest_digest.clone()));
+        for e in page.items {
+            let indexed = search
+                .by_digest(&e.manifest_digest)
+                .into_iter()
+                .find(|h| h.repo == e.repo)
+                .map(|h| h.trust_tier);
+            let Some(indexed) = indexed else { continue };
+            let tier =
+                crate::reindex::Judge::tier(state, &e.repo, &e.manifest_digest, &e.record).await;
+            if tier != indexed {
+                tracing::info!(repo = %e.repo, digest = %e.manifest_digest, from = %indexed, to = %tier, "trust tier changed on re-verification");
+                crate::records::on_manifest_stored(
+                    state,
+                    &e.repo,
+                    &e.manifest_digest,
+                    Some(&e.record),
+                    tier,
+                )
+                .await;
+                changed += 1;
+            }
+        }
+        if !page.more {
+            return Ok(changed);
+        }
     }
 }

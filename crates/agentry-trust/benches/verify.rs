@@ -3,6 +3,9 @@
 //! - `basic_warm`: one full Basic judgement — DNS evidence from a warm [`AnchorCache`] plus
 //!   `evaluate` (envelope parse, Ed25519 strict verify, key match, every other check) — on
 //!   one thread.
+//! - `standard_warm`: the same plus the Standard checks: the signing certificate chain
+//!   (rustls-webpki path to the organisation CA, validity, name constraints, codeSigning, key
+//!   usage and key match via x509-parser), capability schemas and the SBOM document parsed.
 //! - `dns_cold`: the three `_ossa-*` lookups and their parsing against the in-process
 //!   hickory-server on loopback, cache cleared each time.
 //!
@@ -64,6 +67,36 @@ fn bench(c: &mut Criterion) {
             };
             let r = agentry_trust::evaluate(&digest, Some("acme.test"), &ev, None);
             assert_eq!(r.tier, TrustTier::Basic);
+        })
+    });
+    // Standard: Basic + an X.509 chain (rcgen CA → Ed25519 leaf) checked by rustls-webpki, a
+    // capability-schema check and an SPDX document parsed.
+    let ca = agentry_trust::testpki::TestCa::new("Acme CA", &["acme.test"]).expect("ca");
+    let chain = ca
+        .issue(
+            &key.verifying_key(),
+            &agentry_trust::testpki::Leaf::for_domain("acme.test"),
+        )
+        .expect("leaf");
+    let mut cas = agentry_trust::OrgCas::new();
+    cas.add_pem(ca.cert_pem.as_bytes(), "bench CA").expect("ca");
+    let cas = Arc::new(cas);
+    let sbom = br#"{"spdxVersion":"SPDX-2.3","dataLicense":"CC0-1.0","SPDXID":"SPDXRef-DOCUMENT","name":"analyst","packages":[{"name":"analyst","SPDXID":"SPDXRef-analyst","versionInfo":"1.0.0"}]}"#.to_vec();
+    g.bench_function("standard_warm", |b| {
+        b.iter(|| {
+            let dns = rt.block_on(cache.evidence(Some("acme.test")));
+            let ev = Evidence {
+                digest_verified: true,
+                dns: Some(dns),
+                signatures: vec![envelope.clone()],
+                cert_chains: vec![chain.clone().into_bytes()],
+                org_cas: Some(cas.clone()),
+                capability_schemas: Some(Ok(())),
+                sboms: vec![("application/spdx+json".into(), sbom.clone())],
+                ..Default::default()
+            };
+            let r = agentry_trust::evaluate(&digest, Some("acme.test"), &ev, None);
+            assert_eq!(r.tier, TrustTier::Standard);
         })
     });
     g.bench_function("dns_cold", |b| {

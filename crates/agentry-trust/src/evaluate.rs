@@ -8,8 +8,12 @@ use agentry_types::{Digest, TrustTier};
 use ed25519_dalek::VerifyingKey;
 use serde::Serialize;
 
+use std::sync::Arc;
+
 use crate::dns::{PolicyRecord, RecordError, TrustAnchors};
+use crate::referrers::{self, Kind};
 use crate::signature::Envelope;
+use crate::x509::OrgCas;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -70,18 +74,16 @@ pub struct BundleFacts {
 }
 
 /// The Verified tier's offline Sigstore check, provided by another crate (the engine knows
-/// only this seam). Without one, the Verified tier is unreachable and said to be so.
+/// only this seam; [`crate::sigstore::SigstoreVerifier`] is agentry's). Without one, the
+/// Verified tier is unreachable and said to be so. `domain` is the publisher's, whose
+/// expected signing identity the verifier applies.
 pub trait BundleVerifier: Send + Sync {
-    fn verify(&self, bundle: &[u8], digest: &Digest) -> Result<BundleFacts, String>;
-}
-
-/// The signing certificate check's outcome (see [`crate::x509`]).
-#[derive(Debug, Clone, Default)]
-pub enum CertEvidence {
-    /// No certificate referrer, or no organisation CA configured.
-    #[default]
-    Absent,
-    Checked(Result<String, String>),
+    fn verify(
+        &self,
+        bundle: &[u8],
+        digest: &Digest,
+        domain: Option<&str>,
+    ) -> Result<BundleFacts, String>;
 }
 
 /// Everything the engine needs to judge one manifest.
@@ -92,17 +94,91 @@ pub struct Evidence {
     pub dns: Option<DnsEvidence>,
     /// The envelopes of the OSSA signature referrers.
     pub signatures: Vec<Vec<u8>>,
+    /// Certificate chains (PEM, leaf first) carried by the signature referrers.
+    pub cert_chains: Vec<Vec<u8>>,
+    /// The organisation CAs the chains must lead to; none configured = no Standard tier.
+    pub org_cas: Option<Arc<OrgCas>>,
+    /// The time certificates are judged at (Unix seconds); the clock's when `None`.
+    pub now: Option<u64>,
     /// Keys in the operator's revocation list.
     pub revoked_keys: Vec<VerifyingKey>,
-    pub certificate: CertEvidence,
     /// The record declares skills, each with an input schema.
     pub capability_schemas: Option<Result<(), String>>,
-    /// Artifact type of the SBOM referrer found (SPDX or CycloneDX JSON).
-    pub sbom: Option<String>,
+    /// SBOM referrers: (artifact type, document).
+    pub sboms: Vec<(String, Vec<u8>)>,
     /// Sigstore bundle referrers' bytes.
     pub bundles: Vec<Vec<u8>>,
-    pub provenance: Option<String>,
-    pub compliance: Option<String>,
+    /// In-toto provenance referrers' documents.
+    pub provenance: Vec<Vec<u8>>,
+    /// Compliance attestation referrers' documents.
+    pub compliance: Vec<Vec<u8>>,
+    /// AGNTCY Directory `agntcy.dir.sign.v1.Signature` referrers' documents.
+    pub agntcy_signatures: Vec<Vec<u8>>,
+    /// AGNTCY Directory `agntcy.dir.sign.v1.PublicKey` referrers' documents.
+    pub agntcy_public_keys: Vec<Vec<u8>>,
+    /// The record's CID as the AGNTCY Directory computes it (OASF records), computed by the
+    /// verifier from the record layer.
+    pub record_cid: Option<String>,
+}
+
+impl Evidence {
+    /// File one referrer's layers (media type, bytes) as the evidence its artifact type says
+    /// it is. Returns false for a referrer that is no trust evidence.
+    pub fn add_referrer(
+        &mut self,
+        artifact_type: Option<&str>,
+        annotations: &std::collections::BTreeMap<String, String>,
+        layers: Vec<(String, Vec<u8>)>,
+    ) -> bool {
+        let Some(kind) = referrers::classify_referrer(artifact_type, annotations) else {
+            return false;
+        };
+        let artifact_type = artifact_type.unwrap_or("");
+        for (media_type, bytes) in layers {
+            match kind {
+                Kind::Signature if media_type == referrers::SIGNATURE => {
+                    self.signatures.push(bytes)
+                }
+                Kind::Signature if media_type == referrers::CERTIFICATE => {
+                    self.cert_chains.push(bytes)
+                }
+                Kind::Signature | Kind::Certificate => {}
+                Kind::Bundle => self.bundles.push(bytes),
+                Kind::Sbom => self.sboms.push((artifact_type.to_owned(), bytes)),
+                Kind::Provenance => self.provenance.push(bytes),
+                Kind::Compliance => self.compliance.push(bytes),
+                Kind::AgntcySignature if media_type == crate::agntcy::SIGNATURE_MEDIA_TYPE => {
+                    self.agntcy_signatures.push(bytes)
+                }
+                Kind::AgntcyPublicKey if media_type == crate::agntcy::PUBLIC_KEY_MEDIA_TYPE => {
+                    self.agntcy_public_keys.push(bytes)
+                }
+                Kind::AgntcySignature | Kind::AgntcyPublicKey => {}
+            }
+        }
+        true
+    }
+}
+
+/// The Standard tier's `capability_schemas` evidence for `record`.
+pub fn capability_schemas(record: &agentry_types::AgentRecord) -> Option<Result<(), String>> {
+    if record.skills.is_empty() {
+        return None;
+    }
+    let missing: Vec<&str> = record
+        .skills
+        .iter()
+        .filter(|s| s.input_schema.is_none())
+        .map(|s| s.name.as_str())
+        .collect();
+    Some(if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "skills without an input schema: {}",
+            missing.join(", ")
+        ))
+    })
 }
 
 /// The verdict: every check with its reason, and the tier they add up to.
@@ -168,6 +244,77 @@ fn unknown(name: &'static str, reason: impl Into<String>) -> Check {
     }
 }
 
+/// Pass with the first success of `outcomes`, else fail with every error (or `none` when
+/// there was nothing to judge).
+fn first_ok(
+    name: &'static str,
+    none: &str,
+    outcomes: impl Iterator<Item = Result<String, String>>,
+) -> Check {
+    let mut errors = Vec::new();
+    for o in outcomes {
+        match o {
+            Ok(reason) => return pass(name, reason),
+            Err(e) => errors.push(e),
+        }
+    }
+    if errors.is_empty() {
+        fail(name, none)
+    } else {
+        fail(name, errors.join("; "))
+    }
+}
+
+/// `cert_chain`: a carried chain certifies a key that signed this manifest and is published
+/// in DNS, and leads to a configured organisation CA.
+fn cert_check(
+    ev: &Evidence,
+    good: &[VerifyingKey],
+    signed_by: &[String],
+    domain: Option<&str>,
+) -> Check {
+    if ev.cert_chains.is_empty() {
+        return fail(
+            "cert_chain",
+            "no signing certificate travels with the signature (agentry sign --cert CHAIN.pem)",
+        );
+    }
+    let Some(cas) = ev.org_cas.as_deref().filter(|c| !c.is_empty()) else {
+        return fail(
+            "cert_chain",
+            "no organisation CA is configured here (--trust-org-ca), so the certificate cannot chain",
+        );
+    };
+    let Some(domain) = domain else {
+        return fail("cert_chain", "the record names no publisher.domain");
+    };
+    let published: Vec<&VerifyingKey> = good
+        .iter()
+        .filter(|k| signed_by.contains(&crate::keys::public_spki_base64(k)))
+        .collect();
+    if published.is_empty() {
+        return fail(
+            "cert_chain",
+            "no signature by a key published in DNS for the certificate to certify",
+        );
+    }
+    let now = ev.now.unwrap_or_else(crate::x509::now_unix);
+    first_ok(
+        "cert_chain",
+        "",
+        ev.cert_chains.iter().map(|chain| {
+            let mut last = Err(String::new());
+            for k in &published {
+                last = cas.verify(chain, k, domain, now);
+                if last.is_ok() {
+                    break;
+                }
+            }
+            last
+        }),
+    )
+}
+
 /// Judge one manifest digest.
 pub fn evaluate(
     digest: &Digest,
@@ -224,20 +371,57 @@ pub fn evaluate(
             Err(e) => sig_errors.push(e),
         }
     }
+    let ossa_good = good.len();
+    let mut agntcy_good = 0;
+    if !ev.agntcy_signatures.is_empty() {
+        let keys: Vec<VerifyingKey> = ev
+            .agntcy_public_keys
+            .iter()
+            .filter_map(|b| crate::agntcy::public_key(b).ok())
+            .collect();
+        match &ev.record_cid {
+            None => sig_errors.push(
+                "an AGNTCY signature refers to this manifest, but its record has no CID (not an OASF record)"
+                    .into(),
+            ),
+            Some(cid) => {
+                for s in &ev.agntcy_signatures {
+                    match crate::agntcy::verify(s, cid, &keys) {
+                        Ok(k) => {
+                            agntcy_good += 1;
+                            if !good.contains(&k) {
+                                good.push(k);
+                            }
+                        }
+                        Err(e) => sig_errors.push(e),
+                    }
+                }
+            }
+        }
+    }
     if good.is_empty() {
         checks.push(fail(
             "signature",
-            if ev.signatures.is_empty() {
+            if ev.signatures.is_empty() && ev.agntcy_signatures.is_empty() {
                 "no signature refers to this manifest (agentry sign)".to_owned()
             } else {
                 sig_errors.join("; ")
             },
         ));
     } else {
-        checks.push(pass(
-            "signature",
-            format!("{} valid Ed25519 signature(s) over {digest}", good.len()),
-        ));
+        let mut parts = Vec::new();
+        if ossa_good > 0 {
+            parts.push(format!(
+                "{ossa_good} valid Ed25519 signature(s) over {digest}"
+            ));
+        }
+        if agntcy_good > 0 {
+            parts.push(format!(
+                "{agntcy_good} valid AGNTCY Ed25519ph signature(s) over the record's CID {}",
+                ev.record_cid.as_deref().unwrap_or("")
+            ));
+        }
+        checks.push(pass("signature", parts.join("; ")));
     }
 
     let mut signed_by = Vec::new();
@@ -283,69 +467,59 @@ pub fn evaluate(
     checks.push(key_check);
 
     // Standard.
-    checks.push(match &ev.certificate {
-        CertEvidence::Absent => fail(
-            "cert_chain",
-            "no signing certificate chained to the organisation's CA",
-        ),
-        CertEvidence::Checked(Ok(s)) => pass("cert_chain", s.clone()),
-        CertEvidence::Checked(Err(e)) => fail("cert_chain", e.clone()),
-    });
+    checks.push(cert_check(ev, &good, &signed_by, domain));
     checks.push(match &ev.capability_schemas {
         Some(Ok(())) => pass("capability_schemas", "every skill declares an input schema"),
         Some(Err(e)) => fail("capability_schemas", e.clone()),
         None => fail("capability_schemas", "the record declares no skills"),
     });
-    checks.push(match &ev.sbom {
-        Some(t) => pass("sbom", format!("SBOM referrer {t}")),
-        None => fail("sbom", "no SBOM (SPDX or CycloneDX JSON) referrer"),
-    });
+    checks.push(first_ok(
+        "sbom",
+        "no SBOM (SPDX or CycloneDX JSON) referrer",
+        ev.sboms.iter().map(|(t, b)| {
+            crate::attest::sbom_format(b).map(|f| format!("SBOM referrer {t} ({f})"))
+        }),
+    ));
 
     // Verified.
     checks.push(match (bundle_verifier, ev.bundles.is_empty()) {
         (_, true) => fail("transparency_log", "no Sigstore bundle referrer"),
         (None, false) => fail(
             "transparency_log",
-            "this pod has no Sigstore bundle verifier, so the bundle is not checked",
+            "this verifier has no Sigstore trusted root, so the bundle is not checked",
         ),
-        (Some(v), false) => {
-            let mut errs = Vec::new();
-            let mut ok = None;
-            for b in &ev.bundles {
-                match v.verify(b, digest) {
-                    Ok(f) => {
-                        ok = Some(f);
-                        break;
-                    }
-                    Err(e) => errs.push(e),
-                }
-            }
-            match ok {
-                Some(f) => pass(
-                    "transparency_log",
+        (Some(v), false) => first_ok(
+            "transparency_log",
+            "",
+            ev.bundles.iter().map(|b| {
+                v.verify(b, digest, domain).map(|f| {
                     format!(
-                        "Sigstore bundle verified offline, signed by {}{}",
+                        "Sigstore bundle verified offline (certificate chain, SCT, inclusion proof, checkpoint), signed by {}{}",
                         f.signer,
-                        f.log_index
-                            .map(|i| format!(", log index {i}"))
+                        f.integrated_time
+                            .map(|t| format!(", logged at {t}"))
                             .unwrap_or_default()
-                    ),
-                ),
-                None => fail("transparency_log", errs.join("; ")),
-            }
-        }
-    });
-    checks.push(match &ev.provenance {
-        Some(t) => pass(
-            "provenance",
-            format!("in-toto SLSA provenance referrer {t}"),
+                    )
+                })
+            }),
         ),
-        None => fail("provenance", "no in-toto SLSA provenance referrer"),
     });
-    checks.push(match &ev.compliance {
-        Some(t) => pass("compliance", format!("compliance attestation referrer {t}")),
-        None => fail("compliance", "no compliance attestation referrer"),
-    });
+    checks.push(first_ok(
+        "provenance",
+        "no in-toto SLSA provenance referrer",
+        ev.provenance.iter().map(|b| {
+            crate::attest::provenance(b, digest)
+                .map(|pt| format!("in-toto statement about this manifest, predicate {pt}"))
+        }),
+    ));
+    checks.push(first_ok(
+        "compliance",
+        "no compliance attestation referrer",
+        ev.compliance.iter().map(|b| {
+            crate::attest::compliance(b, digest)
+                .map(|pt| format!("compliance statement about this manifest, predicate {pt}"))
+        }),
+    ));
 
     let mut tier = TrustTier::None;
     for t in [TrustTier::Basic, TrustTier::Standard, TrustTier::Verified] {
@@ -377,6 +551,7 @@ mod tests {
     use ed25519_dalek::SigningKey;
 
     use super::*;
+    use crate::testpki::{Leaf, TestCa};
 
     fn anchors(keys: Vec<VerifyingKey>) -> Option<DnsEvidence> {
         Some(DnsEvidence::Anchors(Arc::new(TrustAnchors {
@@ -462,7 +637,7 @@ mod tests {
 
     struct AlwaysOk;
     impl BundleVerifier for AlwaysOk {
-        fn verify(&self, _: &[u8], _: &Digest) -> Result<BundleFacts, String> {
+        fn verify(&self, _: &[u8], _: &Digest, _: Option<&str>) -> Result<BundleFacts, String> {
             Ok(BundleFacts {
                 signer: "ci@acme.com".into(),
                 integrated_time: None,
@@ -471,22 +646,48 @@ mod tests {
         }
     }
 
+    fn statement(d: &Digest, pt: &str) -> Vec<u8> {
+        serde_json::to_vec(&serde_json::json!({
+            "_type": "https://in-toto.io/Statement/v1",
+            "subject": [{"name": "agent", "digest": {"sha256": &d.to_string()[7..]}}],
+            "predicateType": pt,
+            "predicate": {},
+        }))
+        .unwrap()
+    }
+
+    fn standard_evidence(k: &SigningKey, d: &Digest, ca: &TestCa, chain: String) -> Evidence {
+        let mut cas = OrgCas::new();
+        cas.add_pem(ca.cert_pem.as_bytes(), "test CA").unwrap();
+        Evidence {
+            digest_verified: true,
+            dns: anchors(vec![k.verifying_key()]),
+            signatures: vec![Envelope::sign(k, d).to_json()],
+            cert_chains: vec![chain.into_bytes()],
+            org_cas: Some(Arc::new(cas)),
+            capability_schemas: Some(Ok(())),
+            sboms: vec![(
+                "application/spdx+json".into(),
+                br#"{"spdxVersion":"SPDX-2.3","name":"agent"}"#.to_vec(),
+            )],
+            ..Default::default()
+        }
+    }
+
     #[test]
     fn tiers_are_additive() {
         let k = SigningKey::from_bytes(&[1; 32]);
         let d = Digest::sha256(b"m");
-        let full = Evidence {
-            digest_verified: true,
-            dns: anchors(vec![k.verifying_key()]),
-            signatures: vec![Envelope::sign(&k, &d).to_json()],
-            certificate: CertEvidence::Checked(Ok("chained".into())),
-            capability_schemas: Some(Ok(())),
-            sbom: Some("application/spdx+json".into()),
-            bundles: vec![b"{}".to_vec()],
-            provenance: Some("https://slsa.dev/provenance/v1".into()),
-            compliance: Some("x".into()),
-            ..Default::default()
-        };
+        let ca = TestCa::new("Acme CA", &[]).unwrap();
+        let chain = ca
+            .issue(&k.verifying_key(), &Leaf::for_domain("acme.com"))
+            .unwrap();
+        let mut full = standard_evidence(&k, &d, &ca, chain);
+        let r = evaluate(&d, Some("acme.com"), &full, None);
+        assert_eq!(r.tier, TrustTier::Standard, "{:#?}", r.checks);
+        full.bundles = vec![b"{}".to_vec()];
+        full.provenance = vec![statement(&d, "https://slsa.dev/provenance/v1")];
+        full.compliance = vec![statement(&d, "https://acme.example/soc2")];
         assert_eq!(
             evaluate(&d, Some("acme.com"), &full, Some(&AlwaysOk)).tier,
             TrustTier::Verified
@@ -496,6 +697,35 @@ mod tests {
             evaluate(&d, Some("acme.com"), &full, None).tier,
             TrustTier::Standard
         );
+        // Provenance about another manifest does not count.
+        let other = Digest::sha256(b"other");
+        let r = evaluate(
+            &d,
+            Some("acme.com"),
+            &Evidence {
+                provenance: vec![statement(&other, "https://slsa.dev/provenance/v1")],
+                ..full.clone()
+            },
+            Some(&AlwaysOk),
+        );
+        assert_eq!(r.tier, TrustTier::Standard);
+        assert!(
+            r.check("provenance")
+                .unwrap()
+                .reason
+                .contains("does not list")
+        );
+        // A "SBOM" that is not one.
+        let r = evaluate(
+            &d,
+            Some("acme.com"),
+            &Evidence {
+                sboms: vec![("application/spdx+json".into(), b"{}".to_vec())],
+                ..full.clone()
+            },
+            Some(&AlwaysOk),
+        );
+        assert_eq!(r.tier, TrustTier::Basic);
         // Everything above Basic but no signature: none.
         let r = evaluate(
             &d,
@@ -507,5 +737,116 @@ mod tests {
             Some(&AlwaysOk),
         );
         assert_eq!(r.tier, TrustTier::None);
+    }
+
+    #[test]
+    fn standard_refuses_bad_certificates_with_their_reason() {
+        let k = SigningKey::from_bytes(&[1; 32]);
+        let d = Digest::sha256(b"m");
+        let ca = TestCa::new("Acme CA", &["acme.com"]).unwrap();
+        let judge = |chain: String, domain: &str| {
+            let r = evaluate(
+                &d,
+                Some(domain),
+                &standard_evidence(&k, &d, &ca, chain),
+                None,
+            );
+            let c = r.check("cert_chain").unwrap().clone();
+            (r.tier, c.reason)
+        };
+        let leaf = Leaf::for_domain("acme.com");
+        let good = ca.issue(&k.verifying_key(), &leaf).unwrap();
+        assert_eq!(judge(good.clone(), "acme.com").0, TrustTier::Standard);
+
+        // Through an intermediate, chain leaf first.
+        let inter = ca.intermediate("Acme Signing CA").unwrap();
+        let via = inter.issue(&k.verifying_key(), &leaf).unwrap();
+        let (t, why) = judge(format!("{via}{}", inter.cert_pem), "acme.com");
+        assert_eq!(t, TrustTier::Standard, "{why}");
+        // ... but not without the intermediate.
+        let (t, why) = judge(via, "acme.com");
+        assert_eq!(t, TrustTier::Basic);
+        assert!(why.contains("does not chain"), "{why}");
+
+        let cases: Vec<(String, &str, &str)> = vec![
+            (
+                ca.issue(&k.verifying_key(), &leaf.clone().expired())
+                    .unwrap(),
+                "acme.com",
+                "expired",
+            ),
+            (
+                ca.issue(
+                    &k.verifying_key(),
+                    &Leaf {
+                        extended: vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth],
+                        ..leaf.clone()
+                    },
+                )
+                .unwrap(),
+                "acme.com",
+                "codeSigning",
+            ),
+            (
+                ca.issue(
+                    &k.verifying_key(),
+                    &Leaf {
+                        key_usages: vec![rcgen::KeyUsagePurpose::KeyEncipherment],
+                        ..leaf.clone()
+                    },
+                )
+                .unwrap(),
+                "acme.com",
+                "digitalSignature",
+            ),
+            // Certifies another key.
+            (
+                ca.issue(&SigningKey::from_bytes(&[7; 32]).verifying_key(), &leaf)
+                    .unwrap(),
+                "acme.com",
+                "another key",
+            ),
+            // Names another domain than the publisher's.
+            (
+                ca.issue(&k.verifying_key(), &Leaf::for_domain("sub.acme.com"))
+                    .unwrap(),
+                "acme.com",
+                "does not name acme.com",
+            ),
+            // Outside the CA's name constraints.
+            (
+                ca.issue(&k.verifying_key(), &Leaf::for_domain("evil.example"))
+                    .unwrap(),
+                "evil.example",
+                "name constraints",
+            ),
+            // Another organisation's CA.
+            (
+                TestCa::new("Other CA", &[])
+                    .unwrap()
+                    .issue(&k.verifying_key(), &leaf)
+                    .unwrap(),
+                "acme.com",
+                "does not chain",
+            ),
+            ("garbage".into(), "acme.com", "no CERTIFICATE"),
+        ];
+        for (chain, domain, want) in cases {
+            let (t, why) = judge(chain, domain);
+            assert!(t < TrustTier::Standard, "{want}: {why}");
+            assert!(why.contains(want), "wanted {want:?} in {why:?}");
+        }
+
+        // No CA configured: said so.
+        let mut ev = standard_evidence(&k, &d, &ca, good);
+        ev.org_cas = None;
+        let r = evaluate(&d, Some("acme.com"), &ev, None);
+        assert_eq!(r.tier, TrustTier::Basic);
+        assert!(
+            r.check("cert_chain")
+                .unwrap()
+                .reason
+                .contains("--trust-org-ca")
+        );
     }
 }

@@ -14,7 +14,13 @@
 //! - [`domain`]: the publisher domain, strictly parsed.
 //! - [`evaluate`]: the checks and tiers.
 //! - [`referrers`]: which referrer artifact types count as which evidence.
+//! - [`agntcy`]: the AGNTCY Directory's signature referrers (Ed25519ph over the record CID).
+//! - [`x509`]: the Standard tier's signing certificate chained to the organisation's CA.
+//! - [`attest`]: SBOM, provenance and compliance documents, bound to the manifest.
+//! - [`sigstore`]: the Verified tier's [`BundleVerifier`] (agentry-sigstore, offline).
 
+pub mod agntcy;
+pub mod attest;
 pub mod dns;
 pub mod domain;
 pub mod evaluate;
@@ -22,15 +28,21 @@ pub mod keys;
 pub mod referrers;
 pub mod resolver;
 pub mod signature;
+pub mod sigstore;
 #[cfg(feature = "test-dns")]
 pub mod testdns;
+#[cfg(feature = "test-pki")]
+pub mod testpki;
+pub mod x509;
 
 pub use agentry_types::TrustTier;
 pub use domain::Domain;
 pub use evaluate::{
-    BundleFacts, BundleVerifier, CertEvidence, Check, CheckStatus, DnsEvidence, Evidence,
-    TrustReport, evaluate,
+    BundleFacts, BundleVerifier, Check, CheckStatus, DnsEvidence, Evidence, TrustReport,
+    capability_schemas, evaluate,
 };
 #[cfg(feature = "resolver")]
 pub use resolver::HickoryTxtResolver;
 pub use resolver::{AnchorCache, TxtAnswer, TxtError, TxtResolver};
+pub use sigstore::{IdentityRule, SigstoreVerifier};
+pub use x509::OrgCas;

@@ -39,6 +39,27 @@ pub enum Kind {
     Provenance,
     Compliance,
     Certificate,
+    /// `agntcy.dir.sign.v1.Signature` (see [`crate::agntcy`]).
+    AgntcySignature,
+    /// `agntcy.dir.sign.v1.PublicKey`.
+    AgntcyPublicKey,
+}
+
+/// What a referrer is evidence of, from its artifact type and its manifest annotations (the
+/// AGNTCY Directory's referrers are told apart by `agntcy.dir.referrer.type` only).
+pub fn classify_referrer(
+    artifact_type: Option<&str>,
+    annotations: &std::collections::BTreeMap<String, String>,
+) -> Option<Kind> {
+    match annotations
+        .get(crate::agntcy::TYPE_ANNOTATION)
+        .map(String::as_str)
+    {
+        Some(crate::agntcy::SIGNATURE_TYPE) => return Some(Kind::AgntcySignature),
+        Some(crate::agntcy::PUBLIC_KEY_TYPE) => return Some(Kind::AgntcyPublicKey),
+        _ => {}
+    }
+    artifact_type.and_then(classify)
 }
 
 pub fn classify(artifact_type: &str) -> Option<Kind> {

@@ -75,6 +75,16 @@ impl TestDnsServer {
     /// Replace the TXT records at `name` (fully qualified) with `records`, each given as its
     /// character-strings. An empty list removes the name's TXT records.
     pub async fn set_txt(&self, name: &str, records: &[Vec<Vec<u8>>]) -> Result<(), String> {
+        self.set_txt_ttl(name, records, TEST_TTL).await
+    }
+
+    /// [`TestDnsServer::set_txt`] with answers valid for `ttl` seconds.
+    pub async fn set_txt_ttl(
+        &self,
+        name: &str,
+        records: &[Vec<Vec<u8>>],
+        ttl: u32,
+    ) -> Result<(), String> {
         let n = Name::from_ascii(name).map_err(|e| e.to_string())?;
         {
             let mut recs = self.zone.records_mut().await;
@@ -83,7 +93,7 @@ impl TestDnsServer {
         for r in records {
             let txt = TXT::from_bytes(r.iter().map(Vec::as_slice).collect());
             self.zone
-                .upsert(Record::from_rdata(n.clone(), TEST_TTL, RData::TXT(txt)), 1)
+                .upsert(Record::from_rdata(n.clone(), ttl, RData::TXT(txt)), 1)
                 .await;
         }
         Ok(())
@@ -91,6 +101,16 @@ impl TestDnsServer {
 
     /// [`TestDnsServer::set_txt`] with each record's text split into 255-byte strings.
     pub async fn set_txt_text(&self, name: &str, records: &[&str]) -> Result<(), String> {
+        self.set_txt_text_ttl(name, records, TEST_TTL).await
+    }
+
+    /// [`TestDnsServer::set_txt_text`] with answers valid for `ttl` seconds.
+    pub async fn set_txt_text_ttl(
+        &self,
+        name: &str,
+        records: &[&str],
+        ttl: u32,
+    ) -> Result<(), String> {
         let recs: Vec<Vec<Vec<u8>>> = records
             .iter()
             .map(|r| {
@@ -100,7 +120,7 @@ impl TestDnsServer {
                     .collect()
             })
             .collect();
-        self.set_txt(name, &recs).await
+        self.set_txt_ttl(name, &recs, ttl).await
     }
 }
 

@@ -128,8 +128,12 @@ pub(crate) async fn put(
         Err(e) => return Err(e.into()),
     }
     records::on_manifest_stored(state, &repo, &digest, record.as_ref(), tier).await;
-    if let (Some(subject), Some(at)) = (&parsed.subject, parsed.referrer_artifact_type())
-        && agentry_trust::referrers::classify(&at).is_some()
+    if let Some(subject) = &parsed.subject
+        && agentry_trust::referrers::classify_referrer(
+            parsed.referrer_artifact_type().as_deref(),
+            &parsed.annotations,
+        )
+        .is_some()
     {
         crate::trust::on_referrer_stored(state, &repo, &subject.digest).await;
     }

@@ -185,6 +185,8 @@ macro_rules! commands {
 
 // One line per command, sorted. Add yours here.
 commands! {
+    /// Attach a document (SBOM, provenance, compliance, Sigstore bundle…) to a manifest as a referrer.
+    attach => Attach,
     /// List a registry's repositories, or a repository's tags.
     catalog => Catalog,
     /// Convert an agent description to another format (OSSA, A2A, OASF, MCP, NANDA, simple).

@@ -46,6 +46,21 @@ pub struct Args {
     #[arg(long = "annotation", short = 'a', value_name = "KEY=VALUE")]
     pub annotations: Vec<String>,
 
+    /// Sign as part of the push with this Ed25519 key (PKCS#8 PEM, `agentry keygen`): the
+    /// signature referrer is pushed before the manifest, so a pod with --trust-min-tier basic
+    /// judges the manifest signed when it arrives.
+    #[arg(long, env = "AGENTRY_SIGN_KEY", value_name = "FILE")]
+    pub sign_key: Option<PathBuf>,
+
+    /// Environment variable holding --sign-key's passphrase (encrypted keys).
+    #[arg(long, value_name = "VAR", requires = "sign_key")]
+    pub passphrase_env: Option<String>,
+
+    /// Certificate chain (PEM, leaf first) for --sign-key, from your organisation's CA
+    /// (Standard tier); carried in the signature referrer.
+    #[arg(long, value_name = "CHAIN.pem", requires = "sign_key")]
+    pub cert: Option<PathBuf>,
+
     /// Blobs uploaded at once.
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub concurrency: u16,
@@ -73,6 +88,9 @@ struct PushReport {
     blobs: Vec<BlobReport>,
     /// What the registry stores with the record: accepted, but not listed by its format.
     warnings: Vec<RecordWarning>,
+    /// The signature referrer pushed with --sign-key.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    signature: Option<String>,
     /// The record's CID as the AGNTCY Directory computes it (OASF descriptions).
     #[serde(skip_serializing_if = "Option::is_none")]
     cid: Option<String>,
@@ -153,6 +171,11 @@ pub async fn run(args: Args, global: &Global) -> anyhow::Result<ExitCode> {
         extra.push((k.to_owned(), v.to_owned()));
     }
 
+    let sign_key = match &args.sign_key {
+        Some(k) => Some(crate::cmd::sign::load_key(k, args.passphrase_env.as_deref())?),
+        None => None,
+    };
+    let chain = args.cert.as_deref().map(crate::cmd::sign::load_chain).transpose()?;
     let packed = artifact::pack(&args.path, &FormatsDetector).await?;
     let extracted = read_here(&packed, &reference).await?;
     let repo = reference.name.clone();
@@ -199,6 +222,35 @@ pub async fn run(args: Args, global: &Global) -> anyhow::Result<ExitCode> {
         (Some(d), None) => ManifestRef::Digest(d.clone()),
         _ => reference.manifest_ref(),
     };
+    // Sign before the manifest exists: the referrer names the digest it will have.
+    let signature = match &sign_key {
+        Some(key) => {
+            let subject = agentry_oci::document::Descriptor::new(
+                media::OCI_MANIFEST,
+                agentry_types::Digest::sha256(&bytes),
+                size,
+            );
+            let (sig_manifest, sig_blobs) =
+                crate::cmd::sign::signature_artifact(key, subject, chain.clone());
+            for blob in &sig_blobs {
+                client
+                    .push_blob(
+                        &repo,
+                        &agentry_types::Digest::sha256(blob),
+                        &BlobSource::Bytes(blob.clone()),
+                        Arc::new(NoProgress),
+                    )
+                    .await?;
+            }
+            let sig_bytes = Bytes::from(serde_json::to_vec(&sig_manifest)?);
+            let d = agentry_types::Digest::sha256(&sig_bytes);
+            client
+                .put_manifest(&repo, &ManifestRef::Digest(d.clone()), media::OCI_MANIFEST, sig_bytes)
+                .await?;
+            Some(d.to_string())
+        }
+        None => None,
+    };
     let pushed = client
         .put_manifest(&repo, &target, media::OCI_MANIFEST, bytes)
         .await?;
@@ -241,6 +293,7 @@ pub async fn run(args: Args, global: &Global) -> anyhow::Result<ExitCode> {
         size,
         blobs,
         warnings: extracted.record.provenance.warnings.clone(),
+        signature,
         cid: extracted.record.identity.oasf_cid.clone(),
     };
     if global.json {
@@ -271,6 +324,9 @@ pub async fn run(args: Args, global: &Global) -> anyhow::Result<ExitCode> {
                 b.size,
                 b.digest
             );
+        }
+        if let Some(sig) = &report.signature {
+            println!("signed   (signature {sig})");
         }
         println!("pushed {} ({})", report.reference, report.digest);
     }

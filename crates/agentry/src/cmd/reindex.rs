@@ -31,17 +31,36 @@ pub struct Args {
 
     #[command(flatten)]
     pub embed_precision: super::EmbedPrecisionArgs,
+
+    /// Every agent's trust tier is judged again (signatures, DNS, certificates, bundles) with
+    /// these settings, as the pod judges them; give the pod's own.
+    #[command(flatten)]
+    pub trust: super::serve::TrustArgs,
 }
 
 pub async fn run(args: Args, global: &Global) -> anyhow::Result<ExitCode> {
     let data = args.data.dir();
-    let meta = RedbMetadataStore::open(data.meta_db()).with_context(|| {
+    let meta: Arc<dyn agentry_store::MetadataStore> = Arc::new(RedbMetadataStore::open(data.meta_db()).with_context(|| {
         format!(
             "cannot open {} (stop the pod first: one process at a time, or `POST \
              /api/v1/admin/reindex` on the running pod)",
             data.meta_db().display()
         )
-    })?;
+    })?);
+    // The judge: the pod's trust engine over the same store (the blobs hold the referrers).
+    let judge = {
+        let mut config = agentry_server::ServeConfig {
+            data: args.data.data.clone(),
+            ..agentry_server::ServeConfig::default()
+        };
+        args.trust.apply(&mut config);
+        if let Err(e) = config.validate() {
+            return crate::exit::fail(crate::exit::Code::Usage, e);
+        }
+        let blobs = agentry_store::FsBlobStore::open(&args.data.data)
+            .with_context(|| format!("cannot open the blob store in {}", args.data.data.display()))?;
+        agentry_server::AppState::new(Arc::new(blobs), meta.clone(), config, None)
+    };
     let index_dir = data.search();
     let precision: Precision = args
         .embed_precision
@@ -84,7 +103,7 @@ pub async fn run(args: Args, global: &Global) -> anyhow::Result<ExitCode> {
     };
     let done = {
         let bar = bar.clone();
-        agentry_server::reindex::run(&meta, idx.clone(), args.batch, move |p| {
+        agentry_server::reindex::run(&*meta, idx.clone(), args.batch, Some(&judge as &dyn agentry_server::reindex::Judge), move |p| {
             bar.set_length(p.total);
             bar.set_position(p.indexed);
         })

@@ -71,6 +71,23 @@ pub struct Args {
     #[arg(long, env = "AGENTRY_TRUST_MIN_TIER", default_value = "none", value_name = "none|basic|standard|verified")]
     pub trust_min_tier: agentry_types::TrustTier,
 
+    #[command(flatten)]
+    pub trust: TrustArgs,
+
+    /// Seconds between re-verifications of every agent's trust tier (DNS answers past their
+    /// TTL are asked again, certificates expire); 0 turns it off.
+    #[arg(long, env = "AGENTRY_TRUST_REVERIFY_INTERVAL", default_value_t = 300, value_name = "SECS")]
+    pub trust_reverify_interval: u64,
+
+    /// Seconds in-flight requests get to finish on shutdown.
+    #[arg(long, env = "AGENTRY_SHUTDOWN_GRACE", default_value_t = 30, value_name = "SECS")]
+    pub shutdown_grace: u64,
+}
+
+/// How agents are judged: the DNS resolver, revoked keys, organisation CAs and the Sigstore
+/// root with its identity policy. Shared by `serve` and `reindex` (which judges again).
+#[derive(Debug, Clone, clap::Args)]
+pub struct TrustArgs {
     /// DNS server for the publishers' `_ossa-*` TXT records (`IP:PORT`); the system's
     /// resolvers by default.
     #[arg(long, env = "AGENTRY_DNS_SERVER", value_name = "IP:PORT")]
@@ -81,9 +98,40 @@ pub struct Args {
     #[arg(long = "trust-revoked-key", env = "AGENTRY_TRUST_REVOKED_KEYS", value_delimiter = ',', value_name = "KEY")]
     pub trust_revoked_keys: Vec<String>,
 
-    /// Seconds in-flight requests get to finish on shutdown.
-    #[arg(long, env = "AGENTRY_SHUTDOWN_GRACE", default_value_t = 30, value_name = "SECS")]
-    pub shutdown_grace: u64,
+    /// Organisation CA certificate (PEM file) that signing certificates must chain to for
+    /// the Standard tier (`agentry sign --cert`); repeatable. The leaf must name the agent's
+    /// publisher.domain, certify the signing key and allow codeSigning.
+    #[arg(long = "trust-org-ca", env = "AGENTRY_TRUST_ORG_CA", value_delimiter = ',', value_name = "FILE")]
+    pub trust_org_cas: Vec<PathBuf>,
+
+    /// Sigstore trusted_root.json for the Verified tier's bundles (own Fulcio, Rekor, CT,
+    /// TSA); the embedded Sigstore public-good root by default. Checked offline.
+    #[arg(long, env = "AGENTRY_TRUSTED_ROOT", value_name = "FILE")]
+    pub trusted_root: Option<PathBuf>,
+
+    /// The Sigstore signer a publisher domain's bundles must name: DOMAIN=IDENTITY,ISSUER
+    /// (certificate SAN, OIDC issuer); repeatable. A domain without one never reaches Verified.
+    #[arg(long = "trust-sigstore-identity", env = "AGENTRY_TRUST_SIGSTORE_IDENTITY", value_delimiter = ';', value_name = "DOMAIN=IDENTITY,ISSUER")]
+    pub trust_sigstore_identities: Vec<String>,
+
+}
+
+impl TrustArgs {
+    /// Put these settings into `config`.
+    pub fn apply(&self, config: &mut ServeConfig) {
+        config.dns_server = self.dns_server;
+        config.trust_revoked_keys = self
+            .trust_revoked_keys
+            .iter()
+            .map(|k| match std::fs::read_to_string(k) {
+                Ok(text) => text,
+                Err(_) => k.clone(),
+            })
+            .collect();
+        config.trust_org_cas = self.trust_org_cas.clone();
+        config.trusted_root = self.trusted_root.clone();
+        config.trust_sigstore_identities = self.trust_sigstore_identities.clone();
+    }
 }
 
 impl Args {
@@ -96,7 +144,7 @@ impl Args {
             ),
             _ => anyhow::bail!("--auth takes two values: --auth htpasswd FILE"),
         };
-        Ok(ServeConfig {
+        let mut config = ServeConfig {
             listen: self.listen,
             data: self.data.data.clone(),
             tls_cert: self.tls_cert.clone(),
@@ -110,17 +158,11 @@ impl Args {
             upload_ttl: Duration::from_secs(self.upload_ttl),
             shutdown_grace: Duration::from_secs(self.shutdown_grace),
             trust_min_tier: self.trust_min_tier,
-            dns_server: self.dns_server,
-            trust_revoked_keys: self
-                .trust_revoked_keys
-                .iter()
-                .map(|k| match std::fs::read_to_string(k) {
-                    Ok(text) => text,
-                    Err(_) => k.clone(),
-                })
-                .collect(),
+            trust_reverify_interval: Duration::from_secs(self.trust_reverify_interval),
             ..ServeConfig::default()
-        })
+        };
+        self.trust.apply(&mut config);
+        Ok(config)
     }
 }
 

@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use agentry_trust::referrers::{self, Kind};
+use agentry_trust::referrers;
 use agentry_trust::{AnchorCache, CheckStatus, DnsEvidence, Evidence, HickoryTxtResolver};
 use agentry_types::{ManifestRef, TrustTier};
 
@@ -39,25 +39,42 @@ pub struct Args {
     #[arg(long = "revoked-key", value_name = "KEY")]
     pub revoked_keys: Vec<String>,
 
+    /// Organisation CA certificate (PEM file) the signing certificate must chain to (Standard
+    /// tier); repeatable. Without one, no agent reaches Standard.
+    #[arg(long = "trust-org-ca", env = "AGENTRY_TRUST_ORG_CA", value_delimiter = ',', value_name = "FILE")]
+    pub trust_org_cas: Vec<std::path::PathBuf>,
+
+    /// Sigstore trusted_root.json for the bundle check (Verified tier); the embedded
+    /// public-good root by default.
+    #[arg(long, env = "AGENTRY_TRUSTED_ROOT", value_name = "FILE")]
+    pub trusted_root: Option<std::path::PathBuf>,
+
+    /// The Sigstore signer the publisher's bundles must name: DOMAIN=IDENTITY,ISSUER;
+    /// repeatable.
+    #[arg(long = "trust-sigstore-identity", env = "AGENTRY_TRUST_SIGSTORE_IDENTITY", value_delimiter = ';', value_name = "DOMAIN=IDENTITY,ISSUER")]
+    pub trust_sigstore_identities: Vec<String>,
+
     #[command(flatten)]
     pub registry: RegistryArgs,
 }
 
 const LIMIT: u64 = 4 * 1024 * 1024;
 
-pub async fn run(args: Args, global: &Global) -> anyhow::Result<ExitCode> {
-    let (client, reference) = resolve(&args.reference, &args.registry)?;
-    let repo = reference.name.clone();
-    let (digest, manifest) =
-        crate::cmd::pull::resolve_manifest(&client, &repo, &reference.manifest_ref(), None).await?;
-
-    // The record, read here from the description layers.
+/// The record of an agent manifest, read here from its description layers with
+/// agentry-formats (as a pod reads it).
+pub(crate) async fn read_record(
+    client: &agentry_client::Client,
+    reference: &agentry_types::Reference,
+    digest: &agentry_types::Digest,
+    manifest: &agentry_oci::document::ImageManifest,
+) -> anyhow::Result<agentry_types::AgentRecord> {
+    let repo = &reference.name;
     let mut contents = Vec::new();
     for l in &manifest.layers {
         if agentry_formats::is_record_media_type(&l.media_type)
             || agentry_formats::is_capabilities_media_type(&l.media_type)
         {
-            let b = client.pull_blob_bytes(&repo, &l.digest, LIMIT).await?;
+            let b = client.pull_blob_bytes(repo, &l.digest, LIMIT).await?;
             contents.push((l.media_type.clone(), b));
         }
     }
@@ -71,9 +88,18 @@ pub async fn run(args: Args, global: &Global) -> anyhow::Result<ExitCode> {
         tag: reference.tag.as_ref().map(|t| t.as_str().to_owned()),
         manifest_digest: Some(digest.clone()),
     };
-    let record = agentry_formats::extract_artifact(&layers, &coords)
+    Ok(agentry_formats::extract_artifact(&layers, &coords)
         .map_err(|_| Coded::new(Code::Failure, format!("{repo}@{digest} is not an agent artifact with a valid description")))?
-        .record;
+        .record)
+}
+
+pub async fn run(args: Args, global: &Global) -> anyhow::Result<ExitCode> {
+    let (client, reference) = resolve(&args.reference, &args.registry)?;
+    let repo = reference.name.clone();
+    let (digest, manifest) =
+        crate::cmd::pull::resolve_manifest(&client, &repo, &reference.manifest_ref(), None).await?;
+
+    let record = read_record(&client, &reference, &digest, &manifest).await?;
 
     let mut ev = Evidence {
         // Every blob and manifest above was hashed by the client against its digest.
@@ -86,42 +112,46 @@ pub async fn run(args: Args, global: &Global) -> anyhow::Result<ExitCode> {
                 .map_err(|e| Coded::new(Code::Usage, format!("--revoked-key {k}: {e}")))?,
         );
     }
+    if !args.trust_org_cas.is_empty() {
+        let mut cas = agentry_trust::OrgCas::new();
+        for p in &args.trust_org_cas {
+            cas.add_pem_file(p)
+                .map_err(|e| Coded::new(Code::Usage, format!("--trust-org-ca {e}")))?;
+        }
+        ev.org_cas = Some(Arc::new(cas));
+    }
+    let mut rules = Vec::new();
+    for r in &args.trust_sigstore_identities {
+        rules.push(
+            agentry_trust::IdentityRule::parse(r)
+                .map_err(|e| Coded::new(Code::Usage, format!("--trust-sigstore-identity {e}")))?,
+        );
+    }
+    let bundle_verifier = agentry_trust::SigstoreVerifier::from_config(args.trusted_root.as_deref(), rules)
+        .map_err(|e| Coded::new(Code::Usage, format!("--trusted-root: {e}")))?;
     let refs = client.referrers(&repo, &digest, None).await?;
     for d in refs.index.manifests.iter().take(64) {
-        let Some(at) = d.artifact_type.as_deref() else { continue };
-        match referrers::classify(at) {
-            Some(Kind::Signature) | Some(Kind::Bundle) => {
-                let sig = client.get_manifest(&repo, &ManifestRef::Digest(d.digest.clone())).await?;
-                let agentry_oci::document::Parsed::Manifest(m) = sig.parse()? else { continue };
-                let Some(layer) = m.layers.first() else { continue };
-                let b = client.pull_blob_bytes(&repo, &layer.digest, 1 << 20).await?;
-                if referrers::classify(at) == Some(Kind::Signature) {
-                    ev.signatures.push(b.to_vec());
-                } else {
-                    ev.bundles.push(b.to_vec());
-                }
-            }
-            Some(Kind::Sbom) => ev.sbom = Some(at.to_owned()),
-            Some(Kind::Provenance) => ev.provenance = Some(at.to_owned()),
-            Some(Kind::Compliance) => ev.compliance = Some(at.to_owned()),
-            _ => {}
+        if referrers::classify_referrer(d.artifact_type.as_deref(), &d.annotations).is_none() {
+            continue;
         }
+        let sig = client.get_manifest(&repo, &ManifestRef::Digest(d.digest.clone())).await?;
+        let agentry_oci::document::Parsed::Manifest(m) = sig.parse()? else { continue };
+        let mut layers = Vec::new();
+        for layer in m.layers.iter().take(4) {
+            let b = client.pull_blob_bytes(&repo, &layer.digest, LIMIT).await?;
+            layers.push((layer.media_type.clone(), b.to_vec()));
+        }
+        ev.add_referrer(d.artifact_type.as_deref(), &d.annotations, layers);
     }
-    if !record.skills.is_empty() {
-        let missing: Vec<&str> = record.skills.iter().filter(|s| s.input_schema.is_none()).map(|s| s.name.as_str()).collect();
-        ev.capability_schemas = Some(if missing.is_empty() {
-            Ok(())
-        } else {
-            Err(format!("skills without an input schema: {}", missing.join(", ")))
-        });
-    }
+    ev.capability_schemas = agentry_trust::capability_schemas(&record);
+    ev.record_cid = record.identity.oasf_cid.clone();
     let domain = record.publisher.as_ref().and_then(|p| p.domain.clone());
     let resolver = HickoryTxtResolver::new(args.dns_server, std::time::Duration::from_secs(2));
     ev.dns = Some(match resolver {
         Ok(r) => AnchorCache::new(Arc::new(r)).evidence(domain.as_deref()).await,
         Err(e) => DnsEvidence::Unknown(e),
     });
-    let report = agentry_trust::evaluate(&digest, domain.as_deref(), &ev, None);
+    let report = agentry_trust::evaluate(&digest, domain.as_deref(), &ev, Some(&bundle_verifier));
     let met = report.tier >= args.min_tier;
     if global.json {
         print_json(&report)?;
