@@ -673,21 +673,19 @@ async fn a_key_removed_from_dns_demotes_once_its_ttl_expires() {
     }
     let v = api_trust(
         &reg.addr,
-        &user
-            .run(&[
-                "verify",
-                &format!("{}/acme-corp/analyst:1.0.0", reg.addr),
-                "--dns-server",
-                &dns_addr,
-                "--json",
-                "--min-tier",
-                "none",
-            ])
-            .ok()
-            .json()["digest"]
+        user.run(&[
+            "verify",
+            &format!("{}/acme-corp/analyst:1.0.0", reg.addr),
+            "--dns-server",
+            &dns_addr,
+            "--json",
+            "--min-tier",
+            "none",
+        ])
+        .ok()
+        .json()["digest"]
             .as_str()
-            .unwrap()
-            .to_owned(),
+            .unwrap(),
     )
     .await;
     assert!(
