@@ -17,7 +17,7 @@ use ed25519_dalek::SigningKey;
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::event::{AgentState, Event, EventKind, PodId};
 use crate::log::{EventLog, LogError};
@@ -34,6 +34,9 @@ const KIND_MESSAGE: u8 = 1;
 pub struct MeshConfig {
     pub pod: PodId,
     pub listen: SocketAddr,
+    /// The gossip address peers are told to use (`host:port`); the bound address when `None`.
+    /// Needed when `listen` is a wildcard (`0.0.0.0:7946` in a container).
+    pub advertise: Option<String>,
     /// This pod's HTTP API base, advertised to peers.
     pub api: String,
     /// Gossip addresses of seeds (`host:port`).
@@ -54,6 +57,11 @@ pub enum StartError {
         addr: SocketAddr,
         source: std::io::Error,
     },
+    #[error(
+        "the mesh listens on {addr}, which peers cannot dial: set the address they should use \
+         (--mesh-advertise HOST:PORT)"
+    )]
+    Advertise { addr: SocketAddr },
     #[error(transparent)]
     Log(#[from] LogError),
 }
@@ -102,6 +110,9 @@ pub struct MeshHandle {
     cmd: mpsc::Sender<Cmd>,
     pub local_addr: SocketAddr,
     pub pod: PodId,
+    /// Counts batches of events taken into the log (local writes and peers' events alike);
+    /// wait on it to learn that [`MeshHandle::records`] may have changed.
+    pub changes: watch::Receiver<u64>,
 }
 
 fn now_ms() -> u64 {
@@ -142,9 +153,12 @@ pub async fn start(cfg: MeshConfig) -> Result<MeshHandle, StartError> {
         Some(l) => l.next_bump(now)?,
         None => now,
     };
+    if cfg.advertise.is_none() && local.ip().is_unspecified() {
+        return Err(StartError::Advertise { addr: local });
+    }
     let identity = PodIdentity {
         pod: cfg.pod.clone(),
-        gossip: local.to_string(),
+        gossip: cfg.advertise.clone().unwrap_or_else(|| local.to_string()),
         api: cfg.api.clone(),
         key: cfg.key.verifying_key().to_bytes(),
         bump,
@@ -201,11 +215,18 @@ pub async fn start(cfg: MeshConfig) -> Result<MeshHandle, StartError> {
     }
     let pod = cfg.pod.clone();
     let sockets = Sockets(tasks.iter().map(|t| t.abort_handle()).collect());
-    tokio::spawn(run(node, cfg, log, udp, cmd_rx, in_rx, sockets));
+    let (changes_tx, changes) = watch::channel(0u64);
+    let io = Io {
+        log,
+        udp,
+        changes: changes_tx,
+    };
+    tokio::spawn(run(node, cfg, io, cmd_rx, in_rx, sockets));
     Ok(MeshHandle {
         cmd: cmd_tx,
         local_addr: local,
         pod,
+        changes,
     })
 }
 
@@ -239,11 +260,17 @@ async fn send_frame(addr: String, kind: u8, body: Vec<u8>) {
     }
 }
 
+/// What the node's task writes to: the durable log, the UDP socket, the change counter.
+struct Io {
+    log: Option<EventLog>,
+    udp: Arc<UdpSocket>,
+    changes: watch::Sender<u64>,
+}
+
 async fn run(
     mut node: Node,
     cfg: MeshConfig,
-    log: Option<EventLog>,
-    udp: Arc<UdpSocket>,
+    io: Io,
     mut cmds: mpsc::Receiver<Cmd>,
     mut inputs: mpsc::Receiver<Input>,
     _sockets: Sockets,
@@ -252,7 +279,7 @@ async fn run(
     for seed in &cfg.seeds {
         node.join(seed, now_ms(), &mut out);
     }
-    flush(&mut node, &cfg, &log, &udp, &mut out).await;
+    flush(&mut node, &cfg, &io, &mut out).await;
     loop {
         let deadline = node.next_deadline();
         let wait = Duration::from_millis(deadline.saturating_sub(now_ms()).min(1000));
@@ -274,12 +301,14 @@ async fn run(
                 Some(Cmd::Write(kind, agent, reply)) => {
                     let ev = node.write(kind, agent, now_ms(), &mut out);
                     // Durable before acknowledged.
-                    persist(&mut node, &log);
+                    persist(&mut node, &io);
                     let _ = reply.send(ev);
                 }
                 Some(Cmd::Records(reply)) => {
                     let apis: std::collections::BTreeMap<_, _> = node.peers().map(|p| (p.pod.clone(), p.api.clone())).collect();
-                    let recs = node.replica().visible().map(|e| MeshRecord {
+                    // The winners the policy admits, and tombstones (so a follower that
+                    // restarted still learns of deletions).
+                    let recs = node.replica().entries().map(|(_, e)| e).filter(|e| e.deleted() || cfg.policy.admits(e.state())).map(|e| MeshRecord {
                         origin: e.origin().to_string(),
                         origin_api: if e.origin() == &cfg.pod { Some(cfg.api.clone()) } else { apis.get(e.origin()).cloned() },
                         event: e.event.id.clone(),
@@ -304,7 +333,7 @@ async fn run(
                 Some(Cmd::Shutdown { leave, done }) => {
                     if leave {
                         node.leave(now_ms(), &mut out);
-                        flush(&mut node, &cfg, &log, &udp, &mut out).await;
+                        flush(&mut node, &cfg, &io, &mut out).await;
                     }
                     let _ = done.send(());
                     return;
@@ -315,7 +344,7 @@ async fn run(
                 node.tick(now_ms(), &mut out);
             }
         }
-        flush(&mut node, &cfg, &log, &udp, &mut out).await;
+        flush(&mut node, &cfg, &io, &mut out).await;
     }
 }
 
@@ -330,10 +359,13 @@ impl Drop for Sockets {
     }
 }
 
-fn persist(node: &mut Node, log: &Option<EventLog>) {
+fn persist(node: &mut Node, io: &Io) {
     let fresh = node.take_fresh();
     let collected = node.replica_mut().take_collected();
-    let Some(log) = log else { return };
+    if !fresh.is_empty() || !collected.is_empty() {
+        io.changes.send_modify(|n| *n += 1);
+    }
+    let Some(log) = &io.log else { return };
     if !collected.is_empty()
         && let Err(e) = log.remove(&collected)
     {
@@ -351,21 +383,15 @@ fn persist(node: &mut Node, log: &Option<EventLog>) {
     }
 }
 
-async fn flush(
-    node: &mut Node,
-    cfg: &MeshConfig,
-    log: &Option<EventLog>,
-    udp: &UdpSocket,
-    out: &mut Vec<Output>,
-) {
-    persist(node, log);
+async fn flush(node: &mut Node, cfg: &MeshConfig, io: &Io, out: &mut Vec<Output>) {
+    persist(node, io);
     for o in out.drain(..) {
         match o {
             Output::Gossip { to, packet } => {
                 if cfg.gossip_over_tcp {
                     tokio::spawn(send_frame(to.gossip.clone(), KIND_GOSSIP, packet));
                 } else {
-                    let _ = udp.send_to(&packet, &to.gossip).await;
+                    let _ = io.udp.send_to(&packet, &to.gossip).await;
                 }
             }
             Output::Send { to, msg } => {
@@ -387,7 +413,8 @@ impl MeshHandle {
         rx.await.ok()
     }
 
-    /// The records this pod shows (LWW winners its policy admits).
+    /// The records this pod shows (LWW winners its policy admits) and the tombstones
+    /// (`agent.digest` is `None`) of deleted agent versions not yet collected.
     pub async fn records(&self) -> Vec<MeshRecord> {
         let (tx, rx) = oneshot::channel();
         if self.cmd.send(Cmd::Records(tx)).await.is_err() {

@@ -34,6 +34,7 @@ fn config(i: u8, listen: &str, seeds: Vec<String>, dir: &std::path::Path, tcp: b
     MeshConfig {
         pod: PodId::parse(&format!("pod-{i}")).expect("pod id"),
         listen: listen.parse().expect("addr"),
+        advertise: None,
         api: format!("http://127.0.0.1:{}", 5000 + u16::from(i)),
         seeds,
         cluster: ClusterKey::from_secret(b"test federation secret").expect("key"),

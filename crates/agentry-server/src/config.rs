@@ -70,6 +70,29 @@ pub struct ServeConfig {
     /// expiry); zero turns it off.
     #[serde(with = "humantime_secs")]
     pub trust_reverify_interval: Duration,
+    /// Gossip address of the mesh (UDP and TCP, default port 7946); the pod is alone without.
+    pub mesh_listen: Option<SocketAddr>,
+    /// Gossip addresses (`host:port`) of pods to join through.
+    pub mesh_seeds: Vec<String>,
+    /// The gossip address peers should dial, when `mesh_listen` is a wildcard.
+    pub mesh_advertise: Option<String>,
+    /// This pod's HTTP API base as peers should reach it; derived from the advertised host
+    /// and `listen`'s port when unset.
+    pub mesh_api_url: Option<String>,
+    /// The pod's name in the mesh; kept in `<data>/mesh/pod-id` when unset.
+    pub pod_id: Option<String>,
+    /// Shared secret of the mesh (at least 16 bytes): every gossip packet and replication
+    /// frame is authenticated with it.
+    pub mesh_key: crate::mesh::MeshKey,
+    /// Membership over TCP too, for networks that block UDP.
+    pub mesh_gossip_tcp: bool,
+    /// Show (and replicate into the index) only these namespaces; empty = all.
+    pub mesh_namespaces: Vec<String>,
+    /// `pod` (a registry) or `index` (the index of indexes: metadata only, pulls redirected).
+    pub role: crate::mesh::Role,
+    /// Deadline for each peer of a federated query, and for the mesh's HTTP requests.
+    #[serde(with = "humantime_millis")]
+    pub mesh_query_timeout: Duration,
 }
 
 impl Default for ServeConfig {
@@ -96,6 +119,16 @@ impl Default for ServeConfig {
             trusted_root: None,
             trust_sigstore_identities: Vec::new(),
             trust_reverify_interval: Duration::from_secs(300),
+            mesh_listen: None,
+            mesh_seeds: Vec::new(),
+            mesh_advertise: None,
+            mesh_api_url: None,
+            pod_id: None,
+            mesh_key: crate::mesh::MeshKey::default(),
+            mesh_gossip_tcp: false,
+            mesh_namespaces: Vec::new(),
+            role: crate::mesh::Role::Pod,
+            mesh_query_timeout: Duration::from_millis(1000),
         }
     }
 }
@@ -112,6 +145,21 @@ mod humantime_secs {
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
         Ok(Duration::from_secs(u64::deserialize(d)?))
+    }
+}
+
+/// Durations in milliseconds.
+mod humantime_millis {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(d.as_millis() as u64)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        Ok(Duration::from_millis(u64::deserialize(d)?))
     }
 }
 
@@ -145,6 +193,38 @@ impl ServeConfig {
         for r in &self.trust_sigstore_identities {
             agentry_trust::IdentityRule::parse(r)
                 .map_err(|e| format!("trust_sigstore_identities: {e}"))?;
+        }
+        if self.mesh_listen.is_some() {
+            if self.mesh_key.0.len() < 16 {
+                return Err(
+                    "mesh_key: the mesh needs a shared key of at least 16 bytes \
+                     (--mesh-key or AGENTRY_MESH_KEY; e.g. `openssl rand -hex 32`)"
+                        .into(),
+                );
+            }
+            if let Some(p) = &self.pod_id {
+                agentry_mesh::PodId::parse(p).map_err(|e| format!("pod_id: {e}"))?;
+            }
+            for s in &self.mesh_seeds {
+                let ok = s
+                    .rsplit_once(':')
+                    .is_some_and(|(h, p)| !h.is_empty() && p.parse::<u16>().is_ok());
+                if !ok {
+                    return Err(format!("mesh_seeds: {s:?} is not host:port"));
+                }
+            }
+            if let Some(u) = &self.mesh_api_url
+                && !(u.starts_with("http://") || u.starts_with("https://"))
+            {
+                return Err(format!("mesh_api_url: {u:?} is not an http(s) URL"));
+            }
+            if self.mesh_query_timeout.is_zero() {
+                return Err("mesh_query_timeout must be positive".into());
+            }
+        } else if self.role == crate::mesh::Role::Index {
+            return Err(
+                "role index needs the mesh (--mesh-listen): an index aggregates pods".into(),
+            );
         }
         if self.upload_ttl.is_zero() {
             return Err("upload_ttl must be positive".into());

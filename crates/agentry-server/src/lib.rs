@@ -3,7 +3,8 @@
 //! One listener serves:
 //! * `/v2/` — the OCI Distribution v1.1 API ([`oci`]), one handler file per operation;
 //! * `/health` and `/ready` ([`health`]);
-//! * `/api/v1/` — the discovery API.
+//! * `/api/v1/` — the discovery API;
+//! * the mesh ([`mesh`]): gossip on its own address, replication into the store and index.
 //!
 //! [`Server::start`] opens the stores under the data directory, spawns housekeeping (expiry of
 //! abandoned uploads) and serves until the shutdown signal, finishing in-flight requests.
@@ -15,6 +16,7 @@ pub mod config;
 pub mod error;
 pub mod health;
 pub mod index_feed;
+pub mod mesh;
 pub mod oci;
 pub mod problem;
 pub mod query_string;

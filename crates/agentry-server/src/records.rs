@@ -169,6 +169,9 @@ pub async fn on_manifest_stored(
         }
     };
     agent.trust_tier = trust_tier;
+    if let Some(mesh) = &state.mesh {
+        agent.source_pod = mesh.pod.clone();
+    }
     if let Err(e) = feed.upsert(agent).await {
         tracing::error!(%repo, %digest, error = %e, "indexing the pushed agent failed; run `agentry reindex`");
     }

@@ -44,8 +44,10 @@ impl Server {
             None => None,
         };
         let search = open_search_index(&data, config.embed_precision)?;
-        let state =
-            AppState::new(Arc::new(blobs), Arc::new(meta), config, auth).with_search(search);
+        let mesh = crate::mesh::start(&config).await?;
+        let state = AppState::new(Arc::new(blobs), Arc::new(meta), config, auth)
+            .with_search(search)
+            .with_mesh(mesh);
         Ok(Server { state })
     }
 
@@ -101,6 +103,7 @@ impl BoundServer {
         let app = router(state.clone());
         let housekeeping = tokio::spawn(housekeeping(state.clone()));
         let reverify = tokio::spawn(trust_reverify(state.clone()));
+        let follower = tokio::spawn(crate::mesh::follow(state.clone()));
 
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let ready_state = state.clone();
@@ -169,6 +172,11 @@ impl BoundServer {
         };
         housekeeping.abort();
         reverify.abort();
+        follower.abort();
+        if let Some(mesh) = &state.mesh {
+            // Graceful leave: peers mark this pod left at once instead of suspecting it.
+            mesh.handle.shutdown(true).await;
+        }
         if let Some(idx) = state.search.clone() {
             // Snapshot the vector graph so the next start loads it instead of rebuilding it.
             match tokio::task::spawn_blocking(move || idx.flush()).await {

@@ -23,6 +23,8 @@ pub struct AppState {
     pub index_feed: Option<Arc<crate::index_feed::IndexFeed>>,
     /// The trust engine (DNS cache, revocation list, minimum tier).
     pub trust: Arc<crate::trust::TrustEngine>,
+    /// This pod's place in the mesh, when `mesh_listen` is set.
+    pub mesh: Option<Arc<crate::mesh::Mesh>>,
     ready: Arc<AtomicBool>,
 }
 
@@ -43,6 +45,7 @@ impl AppState {
             search: None,
             reindexing: Arc::default(),
             index_feed: None,
+            mesh: None,
             ready: Arc::new(AtomicBool::new(false)),
         }
     }
@@ -51,6 +54,12 @@ impl AppState {
     pub fn with_search(mut self, index: Arc<agentry_search::SearchIndex>) -> AppState {
         self.index_feed = Some(crate::index_feed::IndexFeed::new(index.clone()));
         self.search = Some(index);
+        self
+    }
+
+    /// Join the mesh.
+    pub fn with_mesh(mut self, mesh: Option<Arc<crate::mesh::Mesh>>) -> AppState {
+        self.mesh = mesh;
         self
     }
 

@@ -274,6 +274,15 @@ pub async fn on_referrer_stored(state: &AppState, repo: &RepoName, subject: &Dig
             tracing::info!(%repo, %subject, tier = %r.tier, "re-verified after a referrer arrived");
             crate::records::on_manifest_stored(state, repo, subject, Some(&entry.record), r.tier)
                 .await;
+            crate::mesh::published(
+                state,
+                agentry_mesh::EventKind::TrustChanged,
+                repo,
+                subject,
+                &entry.record,
+                r.tier,
+            )
+            .await;
         }
         Err(e) => tracing::error!(%repo, %subject, error = ?e, "re-verifying failed"),
     }
@@ -312,6 +321,14 @@ pub async fn reverify_all(state: &AppState) -> Result<usize, agentry_store::Stor
             .last()
             .map(|e| (e.repo.clone(), e.manifest_digest.clone()));
         for e in page.items {
+            // A replicated agent's tier is its origin's judgement (its referrers stay there).
+            if state
+                .mesh
+                .as_ref()
+                .is_some_and(|m| m.origin_api(&e.repo).is_some())
+            {
+                continue;
+            }
             let indexed = search
                 .by_digest(&e.manifest_digest)
                 .into_iter()
@@ -327,6 +344,15 @@ pub async fn reverify_all(state: &AppState) -> Result<usize, agentry_store::Stor
                     &e.repo,
                     &e.manifest_digest,
                     Some(&e.record),
+                    tier,
+                )
+                .await;
+                crate::mesh::published(
+                    state,
+                    agentry_mesh::EventKind::TrustChanged,
+                    &e.repo,
+                    &e.manifest_digest,
+                    &e.record,
                     tier,
                 )
                 .await;

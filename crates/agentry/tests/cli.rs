@@ -2,6 +2,7 @@
 //! catalog) run as a user runs them, against a real registry: `agentry serve` from this build,
 //! and Debian's docker-registry (distribution 2.8) to show the CLI works with other registries.
 
+#[allow(dead_code)] // each test file uses part of the support module
 mod cli_support;
 
 use cli_support::{Backend, Registry, User, agent_folder, openssl_self_signed, tree, write};

@@ -37,6 +37,7 @@ use crate::state::AppState;
         ("facets" = Option<bool>, Query, description = "Count matches per capability, protocol, tier and namespace"),
         ("limit" = Option<usize>, Query, description = "Page size, 1..=100 (larger values are capped)"),
         ("cursor" = Option<String>, Query, description = "next_cursor of the previous page"),
+        ("scope" = Option<String>, Query, description = "local (default): this pod's index, which holds what the mesh replicated; federated: also ask every live peer in parallel, each with the pod's deadline, merged by digest, with the peers that did not answer listed in `federation.failed`"),
     ),
     responses(
         (status = 200, description = "A page of agents", body = SearchResponse),
@@ -48,8 +49,51 @@ pub async fn search(
     State(state): State<AppState>,
     RawQuery(raw): RawQuery,
 ) -> ProblemResult<Json<SearchResponse>> {
-    let query = search_query(raw.as_deref())?.with_timeout(QUERY_TIMEOUT);
+    let (federated, rest) = split_scope(raw.as_deref())?;
+    let query = search_query(rest.as_deref())?.with_timeout(QUERY_TIMEOUT);
+    let limit = query.limit;
     let idx = index(&state)?;
-    let page = blocking(move || idx.search(&query).map_err(Problem::from)).await?;
-    Ok(Json(page.into()))
+    let page: SearchResponse = blocking(move || idx.search(&query).map_err(Problem::from))
+        .await?
+        .into();
+    if !federated {
+        return Ok(Json(page));
+    }
+    let Some(mesh) = state.mesh.clone() else {
+        return Err(Problem::bad_request(
+            "scope",
+            "this pod is not in a mesh (start it with --mesh-listen); use scope=local",
+        ));
+    };
+    let fed =
+        crate::mesh::federated_search(&mesh, page, rest.as_deref().unwrap_or(""), limit).await;
+    Ok(Json(fed))
+}
+
+/// Take `scope` out of the query string: whether it asks for a federated answer, and the
+/// rest (as received, for the peers).
+fn split_scope(raw: Option<&str>) -> Result<(bool, Option<String>), Problem> {
+    let pairs = crate::query_string::decode(raw)?;
+    let mut federated = false;
+    for (k, v) in &pairs {
+        if k == "scope" {
+            federated = match v.as_str() {
+                "local" => false,
+                "federated" => true,
+                other => {
+                    return Err(Problem::bad_request(
+                        "scope",
+                        format!("{other:?}: expected local or federated"),
+                    ));
+                }
+            };
+        }
+    }
+    let rest = raw.map(|r| {
+        r.split('&')
+            .filter(|p| p.split('=').next() != Some("scope"))
+            .collect::<Vec<_>>()
+            .join("&")
+    });
+    Ok((federated, rest))
 }

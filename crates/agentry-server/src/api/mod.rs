@@ -8,6 +8,7 @@
 //! | `GET /api/v1/capabilities` | [`capabilities`] |
 //! | `GET /api/v1/trust/{digest}` | [`trust_get`] |
 //! | `GET /api/v1/openapi.json` | [`openapi`] |
+//! | `GET /api/v1/mesh/status`, `GET /api/v1/mesh/peers` | [`mesh`] |
 //!
 //! Queries run on the blocking pool with a deadline ([`QUERY_TIMEOUT`]); bad input answers 400
 //! `application/problem+json` naming the parameter ([`problem`]).
@@ -16,6 +17,7 @@ pub mod agent_get;
 pub mod agents_match;
 pub mod agents_search;
 pub mod capabilities;
+pub mod mesh;
 pub mod openapi;
 pub mod trust_get;
 pub mod wire;
@@ -76,6 +78,8 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/capabilities", get(capabilities::capabilities))
         .route("/api/v1/trust/{digest}", get(trust_get::trust))
         .route("/api/v1/openapi.json", get(openapi::openapi_json))
+        .route("/api/v1/mesh/status", get(mesh::status))
+        .route("/api/v1/mesh/peers", get(mesh::peers))
 }
 
 /// The pod's discovery index, or 503 when it is not open.

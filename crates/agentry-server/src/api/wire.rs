@@ -269,6 +269,9 @@ pub struct SearchResponse {
     /// Counts per `capability`, `protocol`, `tier` and `namespace` over every match (not just
     /// this page), when asked for with `facets=true`; otherwise empty.
     pub facets: BTreeMap<String, Vec<FacetCount>>,
+    /// With `scope=federated`: which peers answered and which did not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub federation: Option<crate::mesh::Federation>,
 }
 
 impl From<SearchPage> for SearchResponse {
@@ -277,6 +280,7 @@ impl From<SearchPage> for SearchResponse {
             items: p.items.into_iter().map(SearchItem::from).collect(),
             next_cursor: p.next_cursor,
             facets: p.facets,
+            federation: None,
         }
     }
 }

@@ -82,6 +82,30 @@ pub(crate) async fn get(
         .blob_link(&repo, &digest)
         .await?
         .ok_or_else(unknown)?;
+    if state.mesh.is_some() && state.blobs.stat(&digest).await?.is_none() {
+        // Linked by a replicated manifest, bytes still with the origin.
+        if let Some(mesh) = &state.mesh
+            && mesh.role == crate::mesh::Role::Index
+            && let Some(api) = mesh.origin_api(&repo)
+        {
+            let mut resp = StatusCode::TEMPORARY_REDIRECT.into_response();
+            set(
+                &mut resp,
+                "location",
+                format!("{api}/v2/{repo}/blobs/{digest}"),
+            );
+            set_digest(&mut resp, &digest);
+            return Ok(resp);
+        }
+        if let Err(e) = crate::mesh::fetch_blob(state, &repo, &digest, size).await {
+            return Err(ApiError::new(
+                OciErrorCode::BlobUnknown,
+                format!(
+                    "blob {digest} of {repo} is not here yet and its origin did not deliver it: {e}"
+                ),
+            ));
+        }
+    }
     let range_header = req
         .headers()
         .get(header::RANGE)

@@ -19,6 +19,7 @@ pub(crate) async fn delete(
             let existed = state.meta.delete_manifest(&repo, d).await?;
             if existed {
                 crate::records::on_manifest_deleted(state, &repo, d).await;
+                crate::mesh::deleted(state, &repo, d).await;
             }
             existed
         }

@@ -128,6 +128,17 @@ pub(crate) async fn put(
         Err(e) => return Err(e.into()),
     }
     records::on_manifest_stored(state, &repo, &digest, record.as_ref(), tier).await;
+    if let Some(r) = &record {
+        crate::mesh::published(
+            state,
+            agentry_mesh::EventKind::Published,
+            &repo,
+            &digest,
+            r,
+            tier,
+        )
+        .await;
+    }
     if let Some(subject) = &parsed.subject
         && agentry_trust::referrers::classify_referrer(
             parsed.referrer_artifact_type().as_deref(),

@@ -203,6 +203,8 @@ commands! {
     login => Login,
     /// Forget the credentials stored for a registry.
     logout => Logout,
+    /// The mesh as this pod sees it: `status` (who it is, members, records) or `peers`.
+    mesh => Mesh,
     /// Fetch or check the local embedding model for semantic search (all-MiniLM-L6-v2).
     model => Model,
     /// Download an agent artifact; every layer verified, written under its title.

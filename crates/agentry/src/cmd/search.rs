@@ -86,6 +86,11 @@ pub struct Args {
     #[arg(long)]
     pub cursor: Option<String>,
 
+    /// Ask every live pod of the mesh too (scope=federated): merged by digest, each result
+    /// with the pod it came from; peers that did not answer in time are named.
+    #[arg(long)]
+    pub federated: bool,
+
     #[command(flatten)]
     pub registry: RegistryArgs,
 }
@@ -137,6 +142,9 @@ fn query_string(a: &Args) -> String {
         s.append_pair("facets", "true");
     }
     s.append_pair("limit", &a.limit.to_string());
+    if a.federated {
+        s.append_pair("scope", "federated");
+    }
     s.finish()
 }
 
@@ -233,6 +241,24 @@ pub async fn run(args: Args, global: &Global) -> anyhow::Result<ExitCode> {
     }
     if let Some(c) = body.get("next_cursor").and_then(Value::as_str) {
         eprintln!("more results: --cursor {c}");
+    }
+    if let Some(fed) = body.get("federation") {
+        let pods = |k: &str| -> Vec<String> {
+            fed.get(k)
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .map(|p| match p.get("error").and_then(Value::as_str) {
+                    Some(e) => format!("{} ({e})", field(p, "pod")),
+                    None => field(p, "pod"),
+                })
+                .collect()
+        };
+        let (answered, failed) = (pods("answered"), pods("failed"));
+        eprintln!("answered: {}", if answered.is_empty() { "no peer".into() } else { answered.join(", ") });
+        if !failed.is_empty() {
+            eprintln!("partial: no answer from {}", failed.join(", "));
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -15,7 +15,7 @@ use super::{DataArgs, EmbedPrecisionArgs, Global};
 /// (the discovery index) and models/ (the embedding model, from `agentry model fetch`).
 /// No external service is needed. Stop with Ctrl-C or SIGTERM: in-flight requests finish first.
 #[derive(Debug, clap::Args)]
-#[command(after_help = "Examples:\n  agentry serve\n  agentry serve --listen 0.0.0.0:5000 --data /var/lib/agentry\n  agentry serve --tls-cert cert.pem --tls-key key.pem --auth htpasswd /etc/agentry/htpasswd\n\nEvery flag can also be set in the [serve] table of the config file.")]
+#[command(after_help = "Examples:\n  agentry serve\n  AGENTRY_MESH_KEY=$(cat mesh.key) agentry serve --mesh-listen 10.0.0.2:7946 --mesh-seeds 10.0.0.1:7946\n  agentry serve --listen 0.0.0.0:5000 --data /var/lib/agentry\n  agentry serve --tls-cert cert.pem --tls-key key.pem --auth htpasswd /etc/agentry/htpasswd\n\nEvery flag can also be set in the [serve] table of the config file.")]
 #[command(mut_arg("data", |a| a.help("Data directory (created if missing)")))]
 #[command(mut_arg("embed_precision", |a| a.help("Arithmetic of the embedding model. auto: keep the precision the index's vectors were built with, int8 for a new index. int8: 8-bit dense layers, 1.4x (AVX2) to 2.4x (AVX-512 VNNI) the throughput of f32, vectors within cosine ~0.99 of it. f32: the model's own numbers. A fixed value other than the index's marks its vectors stale until `agentry reindex --embed-precision` with the same value")))]
 pub struct Args {
@@ -82,6 +82,60 @@ pub struct Args {
     /// Seconds in-flight requests get to finish on shutdown.
     #[arg(long, env = "AGENTRY_SHUTDOWN_GRACE", default_value_t = 30, value_name = "SECS")]
     pub shutdown_grace: u64,
+
+    #[command(flatten)]
+    pub mesh: MeshArgs,
+}
+
+/// Federation: pods that gossip, replicate metadata and pull artifacts from their origin.
+#[derive(Debug, Clone, clap::Args)]
+#[command(next_help_heading = "Mesh (federation)")]
+pub struct MeshArgs {
+    /// Join a mesh: gossip on this address (UDP, and TCP for replication; the usual port is
+    /// 7946). Needs --mesh-key. Without it the pod is alone.
+    #[arg(long, env = "AGENTRY_MESH_LISTEN", value_name = "ADDR")]
+    pub mesh_listen: Option<SocketAddr>,
+
+    /// Gossip addresses of pods to join through (`host:port`, comma-separated); one live
+    /// seed is enough.
+    #[arg(long, env = "AGENTRY_MESH_SEEDS", value_delimiter = ',', value_name = "HOST:PORT")]
+    pub mesh_seeds: Vec<String>,
+
+    /// Shared secret of the mesh (at least 16 bytes; `openssl rand -hex 32`): every gossip
+    /// packet and replication frame is authenticated with it. Prefer the environment variable.
+    #[arg(long, env = "AGENTRY_MESH_KEY", hide_env_values = true, value_name = "SECRET")]
+    pub mesh_key: Option<String>,
+
+    /// This pod's name in the mesh (a-z 0-9 - . _); kept in <data>/mesh/pod-id when not given.
+    #[arg(long, env = "AGENTRY_POD_ID", value_name = "NAME")]
+    pub pod_id: Option<String>,
+
+    /// The gossip address peers should dial (`host:port`) when --mesh-listen is a wildcard
+    /// such as 0.0.0.0:7946.
+    #[arg(long, env = "AGENTRY_MESH_ADVERTISE", value_name = "HOST:PORT")]
+    pub mesh_advertise: Option<String>,
+
+    /// This pod's HTTP address as peers should use it (default: the advertised host with
+    /// --listen's port).
+    #[arg(long, env = "AGENTRY_MESH_API_URL", value_name = "URL")]
+    pub mesh_api_url: Option<String>,
+
+    /// Gossip over TCP too, for networks that block UDP.
+    #[arg(long, env = "AGENTRY_MESH_GOSSIP_TCP", value_parser = clap::builder::FalseyValueParser::new())]
+    pub mesh_gossip_tcp: bool,
+
+    /// Replicate only these namespaces into this pod's index (comma-separated; all by default).
+    #[arg(long, env = "AGENTRY_MESH_NAMESPACES", value_delimiter = ',', value_name = "NS")]
+    pub mesh_namespaces: Vec<String>,
+
+    /// `pod`: a registry. `index`: an index of indexes — replicates every pod's metadata and
+    /// answers searches, stores no artifacts, redirects pulls to the pod that has them.
+    #[arg(long, env = "AGENTRY_ROLE", default_value = "pod", value_name = "pod|index")]
+    pub role: agentry_server::mesh::Role,
+
+    /// Milliseconds each peer gets to answer a federated query (scope=federated).
+    #[arg(long, env = "AGENTRY_MESH_QUERY_TIMEOUT_MS", default_value_t = 1000, value_name = "MS")]
+    pub mesh_query_timeout_ms: u64,
 }
 
 /// How agents are judged: the DNS resolver, revoked keys, organisation CAs and the Sigstore
@@ -162,6 +216,17 @@ impl Args {
             ..ServeConfig::default()
         };
         self.trust.apply(&mut config);
+        let m = &self.mesh;
+        config.mesh_listen = m.mesh_listen;
+        config.mesh_seeds = m.mesh_seeds.clone();
+        config.mesh_key = agentry_server::mesh::MeshKey(m.mesh_key.clone().unwrap_or_default());
+        config.pod_id = m.pod_id.clone();
+        config.mesh_advertise = m.mesh_advertise.clone();
+        config.mesh_api_url = m.mesh_api_url.clone();
+        config.mesh_gossip_tcp = m.mesh_gossip_tcp;
+        config.mesh_namespaces = m.mesh_namespaces.clone();
+        config.role = m.role;
+        config.mesh_query_timeout = Duration::from_millis(m.mesh_query_timeout_ms);
         Ok(config)
     }
 }

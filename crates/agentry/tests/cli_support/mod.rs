@@ -19,8 +19,9 @@ pub enum Backend {
 pub struct Registry {
     child: Child,
     pub addr: String,
-    /// The registry's storage (and HOME), removed when the registry is dropped.
-    _dir: tempfile::TempDir,
+    /// The registry's storage (and HOME), removed when the registry is dropped (`None`: the
+    /// caller's directory, kept for a restart).
+    _dir: Option<tempfile::TempDir>,
 }
 
 impl Drop for Registry {
@@ -175,8 +176,46 @@ impl Registry {
         Registry {
             child,
             addr,
-            _dir: dir,
+            _dir: Some(dir),
         }
+    }
+
+    /// `agentry serve --listen addr --data <root>/data` with HOME = `root`, which the caller
+    /// keeps: start it again at the same address and directory to restart the same pod.
+    pub fn start_at(root: &Path, addr: &str, args: &[&str]) -> Registry {
+        let mut child = Command::new(AGENTRY)
+            .arg("serve")
+            .arg("--listen")
+            .arg(addr)
+            .arg("--data")
+            .arg(root.join("data"))
+            .args(args)
+            .env("HOME", root)
+            .env_remove("AGENTRY_CONFIG")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(root.join("serve.log"))
+                    .map(Stdio::from)
+                    .unwrap_or_else(|_| Stdio::null()),
+            )
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting agentry: {e}"));
+        wait_ready(addr, &mut child);
+        Registry {
+            child,
+            addr: addr.to_owned(),
+            _dir: None,
+        }
+    }
+
+    /// Stop the process with SIGKILL (no graceful leave, nothing flushed).
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 

@@ -1,0 +1,791 @@
+//! This pod in the mesh (whitepaper §2.2, §4.1–4.4, §5.4): the glue between `agentry-mesh`
+//! (membership, signed events, LWW replica, anti-entropy — all sans-HTTP) and the pod's store
+//! and index.
+//!
+//! * **Out:** a stored agent manifest becomes an `io.ossa.agent.published` event, a deletion
+//!   `deleted`, a re-judged tier `trust_changed` ([`published`], [`deleted`]). The event is in
+//!   the durable mesh log before the push is answered.
+//! * **In (metadata eager):** the follower ([`follow`]) applies every record another pod made:
+//!   it fetches the manifest and the small description blobs from the origin's OCI API
+//!   (digest-verified, bounded, time-limited), stores them, links every other blob to the
+//!   repository *without its bytes*, and indexes the record with its origin pod and tier.
+//! * **Artifacts lazy:** a blob GET for a linked blob whose bytes are not here is fetched from
+//!   the origin on first pull, verified, stored and served; the next pull is local
+//!   ([`fetch_blob`]). A pod with `--role index` never stores them: it redirects (307) to the
+//!   origin.
+//! * **Federated queries:** [`federated_search`] asks every live peer in parallel with a
+//!   deadline and merges the answers.
+//!
+//! Peers are hostile input: an origin's API address must be on the host the peer gossips from
+//! (a peer cannot point pulls at an internal address of its choosing); bodies are bounded and
+//! every request has a deadline.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::path::Path;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use agentry_mesh::runtime::{self, MeshConfig, MeshHandle, MeshRecord, PeerStatus};
+use agentry_mesh::{AgentState, ClusterKey, EventKind, NodeConfig, PodId, Policy};
+use agentry_store::{ManifestMeta, ManifestPut};
+use agentry_types::{
+    AGENT_ARTIFACT_TYPE, AgentRecord, Digest, ManifestRef, RepoName, Tag, TrustTier,
+};
+use anyhow::Context as _;
+use bytes::Bytes;
+use futures::StreamExt;
+use serde::{Deserialize, Serialize};
+
+use crate::api::wire::{SearchItem, SearchResponse};
+use crate::config::ServeConfig;
+use crate::state::AppState;
+
+/// What a pod does in the mesh.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// A registry: stores what is pushed to it, replicates metadata, caches pulled blobs.
+    #[default]
+    Pod,
+    /// An index of indexes (the whitepaper's UAR): replicates metadata from every pod and
+    /// answers searches, stores no artifacts and redirects blob pulls to their origin.
+    Index,
+}
+
+impl FromStr for Role {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Role, String> {
+        match s {
+            "pod" => Ok(Role::Pod),
+            "index" => Ok(Role::Index),
+            other => Err(format!("role {other:?}: expected pod or index")),
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Role::Pod => "pod",
+            Role::Index => "index",
+        })
+    }
+}
+
+/// Largest answer read from a peer's discovery API.
+const MAX_PEER_ANSWER: usize = 8 * 1024 * 1024;
+/// Deadline for fetching one replicated manifest or description blob.
+const FETCH_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The pod's place in the mesh.
+pub struct Mesh {
+    pub handle: MeshHandle,
+    pub pod: String,
+    pub role: Role,
+    /// This pod's HTTP API base, as peers are told.
+    pub api: String,
+    /// The gossip address peers are told.
+    pub gossip: String,
+    /// Repositories replicated from another pod: that pod's API base.
+    origins: parking_lot::RwLock<HashMap<RepoName, Origin>>,
+    http: reqwest::Client,
+    pub query_timeout: Duration,
+    tmp: std::path::PathBuf,
+}
+
+#[derive(Clone, Debug)]
+struct Origin {
+    pod: String,
+    api: String,
+}
+
+impl fmt::Debug for Mesh {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Mesh")
+            .field("pod", &self.pod)
+            .field("role", &self.role)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The mesh key, from `--mesh-key` / `AGENTRY_MESH_KEY` (never printed).
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct MeshKey(pub String);
+
+impl fmt::Debug for MeshKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("MeshKey(…)")
+    }
+}
+
+impl Serialize for MeshKey {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str("…")
+    }
+}
+
+impl<'de> Deserialize<'de> for MeshKey {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<MeshKey, D::Error> {
+        String::deserialize(d).map(MeshKey)
+    }
+}
+
+/// Read `<dir>/name` or create it with `make()` (mode 0600).
+fn read_or_create(path: &Path, make: impl FnOnce() -> Vec<u8>) -> anyhow::Result<Vec<u8>> {
+    match std::fs::read(path) {
+        Ok(b) => Ok(b),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let bytes = make();
+            let mut opts = std::fs::OpenOptions::new();
+            opts.write(true).create_new(true);
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::OpenOptionsExt;
+                opts.mode(0o600);
+            }
+            let mut f = opts
+                .open(path)
+                .with_context(|| format!("cannot create {}", path.display()))?;
+            std::io::Write::write_all(&mut f, &bytes)
+                .and_then(|()| f.sync_all())
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            Ok(bytes)
+        }
+        Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
+    }
+}
+
+fn host_of(addr: &str) -> &str {
+    let a = addr
+        .trim_start_matches("http://")
+        .trim_start_matches("https://");
+    let a = a.split('/').next().unwrap_or(a);
+    if let Some(rest) = a.strip_prefix('[') {
+        return rest.split(']').next().unwrap_or(rest);
+    }
+    a.rsplit_once(':').map_or(a, |(h, _)| h)
+}
+
+/// Join the mesh when `mesh_listen` is set: the pod's identity (`<data>/mesh/pod-id`, or
+/// `--pod-id`) and signing key (`<data>/mesh/pod.key`) are kept across restarts, so a
+/// restarted pod is the same member with a higher incarnation, not a new one.
+pub async fn start(config: &ServeConfig) -> anyhow::Result<Option<Arc<Mesh>>> {
+    let Some(listen) = config.mesh_listen else {
+        return Ok(None);
+    };
+    let dir = config.data.join("mesh");
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let pod = match &config.pod_id {
+        Some(p) => p.clone(),
+        None => {
+            let bytes = read_or_create(&dir.join("pod-id"), || {
+                format!("pod-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]).into_bytes()
+            })?;
+            String::from_utf8_lossy(&bytes).trim().to_owned()
+        }
+    };
+    let pod = PodId::parse(&pod).map_err(|e| anyhow::anyhow!("pod_id: {e}"))?;
+    let key_bytes = read_or_create(&dir.join("pod.key"), || {
+        agentry_trust::keys::generate().to_bytes().to_vec()
+    })?;
+    let key: [u8; 32] = key_bytes.as_slice().try_into().map_err(|_| {
+        anyhow::anyhow!(
+            "{} is not a 32-byte Ed25519 key; remove it to make a new pod key",
+            dir.join("pod.key").display()
+        )
+    })?;
+    let key = ed25519_dalek::SigningKey::from_bytes(&key);
+    let cluster = ClusterKey::from_secret(config.mesh_key.0.as_bytes())
+        .map_err(|e| anyhow::anyhow!("mesh_key: {e}"))?;
+    let scheme = if config.tls() { "https" } else { "http" };
+    let api = match &config.mesh_api_url {
+        Some(u) => u.trim_end_matches('/').to_owned(),
+        None => {
+            let host = match &config.mesh_advertise {
+                Some(a) => host_of(a).to_owned(),
+                None if !config.listen.ip().is_unspecified() => config.listen.ip().to_string(),
+                None if !listen.ip().is_unspecified() => listen.ip().to_string(),
+                None => anyhow::bail!(
+                    "mesh_api_url: the pod listens on {} and the mesh on {listen}; tell peers where \
+                     to reach it with --mesh-advertise HOST:PORT or --mesh-api-url URL",
+                    config.listen
+                ),
+            };
+            let host = if host.contains(':') {
+                format!("[{host}]")
+            } else {
+                host
+            };
+            format!("{scheme}://{host}:{}", config.listen.port())
+        }
+    };
+    let mut node = NodeConfig::lan(16);
+    node.anti_entropy_ms = 1000;
+    let policy = Policy {
+        min_tier: config.trust_min_tier,
+        namespaces: config.mesh_namespaces.iter().cloned().collect(),
+    };
+    let handle = runtime::start(MeshConfig {
+        pod: pod.clone(),
+        listen,
+        advertise: config.mesh_advertise.clone(),
+        api: api.clone(),
+        seeds: config.mesh_seeds.clone(),
+        cluster,
+        key,
+        node,
+        policy,
+        gossip_over_tcp: config.mesh_gossip_tcp,
+        log_path: Some(dir.join("events.redb")),
+    })
+    .await?;
+    agentry_client::ensure_crypto_provider();
+    let http = reqwest::Client::builder()
+        .user_agent(concat!("agentry/", env!("CARGO_PKG_VERSION")))
+        .connect_timeout(config.mesh_query_timeout)
+        .timeout(config.mesh_query_timeout)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .context("building the mesh HTTP client")?;
+    let gossip = config
+        .mesh_advertise
+        .clone()
+        .unwrap_or_else(|| handle.local_addr.to_string());
+    tracing::info!(pod = %pod, gossip = %gossip, %api, role = %config.role, seeds = ?config.mesh_seeds, "joined the mesh");
+    let tmp = dir.join("tmp");
+    std::fs::create_dir_all(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
+    Ok(Some(Arc::new(Mesh {
+        handle,
+        pod: pod.to_string(),
+        role: config.role,
+        api,
+        gossip,
+        origins: parking_lot::RwLock::default(),
+        http,
+        query_timeout: config.mesh_query_timeout,
+        tmp,
+    })))
+}
+
+fn state_of(
+    repo: &RepoName,
+    digest: Option<&Digest>,
+    record: Option<&AgentRecord>,
+    version: String,
+    tier: TrustTier,
+) -> AgentState {
+    let mut capabilities: Vec<String> = Vec::new();
+    if let Some(r) = record {
+        for s in &r.skills {
+            let c = s
+                .taxonomy
+                .first()
+                .and_then(|t| t.name.clone())
+                .filter(|p| !p.is_empty())
+                .unwrap_or_else(|| s.name.clone());
+            if !c.is_empty() && !capabilities.contains(&c) {
+                capabilities.push(c);
+            }
+        }
+    }
+    capabilities.truncate(agentry_mesh::event::MAX_CAPABILITIES);
+    AgentState {
+        name: repo.clone(),
+        version,
+        digest: digest.cloned(),
+        artifact_type: digest.map(|_| AGENT_ARTIFACT_TYPE.to_owned()),
+        capabilities,
+        trust_tier: tier,
+        deprecated: false,
+    }
+}
+
+/// A local agent manifest was stored (`Published`) or re-judged (`TrustChanged`): tell the
+/// mesh. Returns once the event is in the durable mesh log.
+pub async fn published(
+    state: &AppState,
+    kind: EventKind,
+    repo: &RepoName,
+    digest: &Digest,
+    record: &AgentRecord,
+    tier: TrustTier,
+) {
+    let Some(mesh) = &state.mesh else { return };
+    if mesh.origin_of(repo).is_some() && kind == EventKind::TrustChanged {
+        // A replicated agent's tier is its origin's to announce.
+        return;
+    }
+    let agent = state_of(
+        repo,
+        Some(digest),
+        Some(record),
+        record.identity.version.clone(),
+        tier,
+    );
+    if mesh.handle.write(kind, agent).await.is_none() {
+        tracing::error!(%repo, %digest, "the mesh task is gone; the event was not recorded");
+    }
+}
+
+/// A local manifest was deleted: a tombstone for every agent version the mesh knows at that
+/// digest.
+pub async fn deleted(state: &AppState, repo: &RepoName, digest: &Digest) {
+    let Some(mesh) = &state.mesh else { return };
+    let records = mesh.handle.records().await;
+    for r in records {
+        if &r.agent.name == repo && r.agent.digest.as_ref() == Some(digest) {
+            let agent = state_of(repo, None, None, r.agent.version.clone(), TrustTier::None);
+            if mesh.handle.write(EventKind::Deleted, agent).await.is_none() {
+                tracing::error!(%repo, %digest, "the mesh task is gone; the deletion was not recorded");
+            }
+        }
+    }
+}
+
+impl Mesh {
+    fn origin_of(&self, repo: &RepoName) -> Option<Origin> {
+        self.origins.read().get(repo).cloned()
+    }
+
+    /// The origin's API base for a replicated repository (for pull redirects).
+    pub fn origin_api(&self, repo: &RepoName) -> Option<String> {
+        self.origin_of(repo).map(|o| o.api)
+    }
+
+    /// The API address a record's origin advertised, if it is on the host that pod gossips
+    /// from.
+    fn checked_api(&self, r: &MeshRecord, peers: &[PeerStatus]) -> Result<String, String> {
+        let api = r
+            .origin_api
+            .clone()
+            .ok_or_else(|| format!("origin {} is not a member this pod knows", r.origin))?;
+        let peer = peers
+            .iter()
+            .find(|p| p.pod == r.origin)
+            .ok_or_else(|| format!("origin {} is not a member this pod knows", r.origin))?;
+        if !(api.starts_with("http://") || api.starts_with("https://")) {
+            return Err(format!(
+                "origin {} advertises API {api:?}, not an http(s) URL",
+                r.origin
+            ));
+        }
+        if host_of(&api) != host_of(&peer.gossip) {
+            return Err(format!(
+                "origin {} advertises API {api}, which is not on the host it gossips from ({}); refused",
+                r.origin, peer.gossip
+            ));
+        }
+        Ok(api)
+    }
+
+    fn client(&self, api: &str, config: &ServeConfig) -> Result<agentry_client::Client, String> {
+        let opts = agentry_client::ClientOptions {
+            plain_http: api.starts_with("http://"),
+            retries: 1,
+            connect_timeout: Duration::from_secs(3),
+            max_manifest_size: config.max_manifest_bytes,
+            ..agentry_client::ClientOptions::default()
+        };
+        agentry_client::Client::new(api, opts).map_err(|e| e.to_string())
+    }
+}
+
+/// Keep the local store and index in step with what other pods publish.
+pub async fn follow(state: AppState) {
+    let Some(mesh) = state.mesh.clone() else {
+        return;
+    };
+    let mut changes = mesh.handle.changes.clone();
+    // Agent version key → event id applied (or found already applied).
+    let mut applied: HashMap<String, String> = HashMap::new();
+    loop {
+        let records = mesh.handle.records().await;
+        let peers = mesh.handle.peers().await;
+        for r in records {
+            if r.origin == mesh.pod {
+                continue;
+            }
+            let key = r.agent.key();
+            if applied.get(&key) == Some(&r.event) {
+                continue;
+            }
+            match apply(&state, &mesh, &r, &peers).await {
+                Ok(()) => {
+                    applied.insert(key, r.event.clone());
+                }
+                Err(e) => {
+                    tracing::warn!(agent = %key, origin = %r.origin, error = %e, "replicating an agent failed; retrying later")
+                }
+            }
+        }
+        tokio::select! {
+            r = changes.changed() => if r.is_err() { return },
+            _ = tokio::time::sleep(Duration::from_secs(5)) => {}
+        }
+    }
+}
+
+async fn apply(
+    state: &AppState,
+    mesh: &Mesh,
+    r: &MeshRecord,
+    peers: &[PeerStatus],
+) -> Result<(), String> {
+    let repo = &r.agent.name;
+    let tag = Tag::parse(&r.agent.version).ok();
+    let Some(digest) = &r.agent.digest else {
+        // A tombstone: remove the replicated manifest if it is here.
+        let Some(tag) = tag else { return Ok(()) };
+        let existing = state
+            .meta
+            .manifest_meta(repo, &ManifestRef::Tag(tag))
+            .await
+            .map_err(|e| e.to_string())?;
+        if let Some(m) = existing
+            && state
+                .meta
+                .delete_manifest(repo, &m.digest)
+                .await
+                .map_err(|e| e.to_string())?
+        {
+            crate::records::on_manifest_deleted(state, repo, &m.digest).await;
+            tracing::info!(%repo, digest = %m.digest, origin = %r.origin, "replicated deletion applied");
+        }
+        return Ok(());
+    };
+    let api = mesh.checked_api(r, peers)?;
+    mesh.origins.write().insert(
+        repo.clone(),
+        Origin {
+            pod: r.origin.clone(),
+            api: api.clone(),
+        },
+    );
+    let have = state
+        .meta
+        .manifest_meta(repo, &ManifestRef::Digest(digest.clone()))
+        .await
+        .map_err(|e| e.to_string())?
+        .is_some();
+    if !have {
+        fetch_manifest(state, mesh, &api, repo, digest, tag.as_ref()).await?;
+    }
+    // Index it as the origin's, with the origin's tier (events are signed by their pod; the
+    // replica admits only tiers this pod's policy accepts).
+    let record = state
+        .meta
+        .record(repo, digest)
+        .await
+        .map_err(|e| e.to_string())?
+        .map(|e| e.record);
+    let (Some(feed), Some(record)) = (state.index_feed.clone(), record) else {
+        return Ok(());
+    };
+    let agent = crate::reindex::stored_agent(&*state.meta, repo, digest, record)
+        .await
+        .map_err(|e| e.to_string())?;
+    if let Some(mut agent) = agent {
+        agent.trust_tier = r.agent.trust_tier;
+        agent.source_pod = r.origin.clone();
+        feed.upsert(agent).await?;
+    }
+    Ok(())
+}
+
+/// Copy one manifest of another pod: the manifest and its description blobs now, every other
+/// blob linked and fetched on first pull.
+async fn fetch_manifest(
+    state: &AppState,
+    mesh: &Mesh,
+    api: &str,
+    repo: &RepoName,
+    digest: &Digest,
+    tag: Option<&Tag>,
+) -> Result<(), String> {
+    let client = mesh.client(api, &state.config)?;
+    let pulled = tokio::time::timeout(
+        FETCH_TIMEOUT,
+        client.get_manifest(repo, &ManifestRef::Digest(digest.clone())),
+    )
+    .await
+    .map_err(|_| format!("{api} did not deliver manifest {digest} within {FETCH_TIMEOUT:?}"))?
+    .map_err(|e| e.to_string())?;
+    let parsed = agentry_oci::manifest::parse(Some(&pulled.media_type), &pulled.bytes)
+        .map_err(|e| format!("manifest {digest} from {api}: {e}"))?;
+    if parsed.kind.is_index() {
+        return Err(format!(
+            "manifest {digest} from {api} is an index, not an agent"
+        ));
+    }
+    let limit = state.config.max_record_bytes;
+    let small: Vec<&agentry_oci::manifest::Descriptor> = parsed
+        .config
+        .iter()
+        .chain(parsed.layers.iter().filter(|l| {
+            agentry_formats::is_record_media_type(&l.media_type)
+                || agentry_formats::is_capabilities_media_type(&l.media_type)
+        }))
+        .collect();
+    for d in small {
+        if d.size > limit {
+            return Err(format!(
+                "blob {} of {digest} is {} bytes; agent descriptions are limited to {limit}",
+                d.digest, d.size
+            ));
+        }
+        if state
+            .blobs
+            .stat(&d.digest)
+            .await
+            .map_err(|e| e.to_string())?
+            .is_none()
+        {
+            let bytes: Bytes = tokio::time::timeout(
+                FETCH_TIMEOUT,
+                client.pull_blob_bytes(repo, &d.digest, limit),
+            )
+            .await
+            .map_err(|_| format!("{api} did not deliver blob {} in time", d.digest))?
+            .map_err(|e| e.to_string())?;
+            let len = bytes.len() as u64;
+            let body: agentry_store::ByteStream =
+                Box::pin(futures::stream::once(async move { Ok(bytes) }));
+            state
+                .blobs
+                .put(&d.digest, body, Some(len), limit)
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+    }
+    // Link every blob (metadata); bytes of the large ones stay with the origin for now.
+    for d in parsed.config.iter().chain(parsed.layers.iter()) {
+        if d.urls.is_empty() {
+            state
+                .meta
+                .link_blob(repo, &d.digest, d.size)
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+    }
+    let record = crate::records::extract(state, repo, &parsed, tag, digest)
+        .await
+        .map_err(|e| format!("the agent description of {digest}: {}", e.0.message))?;
+    let meta = ManifestMeta {
+        digest: digest.clone(),
+        media_type: parsed.media_type().to_owned(),
+        size: pulled.bytes.len() as u64,
+        artifact_type: parsed.referrer_artifact_type(),
+        subject: parsed.subject.as_ref().map(|s| s.digest.clone()),
+        annotations: parsed.annotations.clone(),
+        created_at: time::OffsetDateTime::now_utc().unix_timestamp(),
+    };
+    state
+        .meta
+        .put_manifest(ManifestPut {
+            repo: repo.clone(),
+            meta,
+            bytes: pulled.bytes,
+            blobs: parsed.referenced_blobs(),
+            manifests: parsed.child_manifests(),
+            tag: tag.cloned(),
+            record,
+        })
+        .await
+        .map_err(|e| e.to_string())?;
+    tracing::info!(%repo, %digest, %api, "replicated manifest stored");
+    Ok(())
+}
+
+/// A blob of a replicated repository that is linked here but not stored: fetch it from its
+/// origin (verified against its digest and size, bounded by `max_blob_bytes`) and store it,
+/// so this pull and every later one is served from here. `Ok(false)` when the repository is
+/// not replicated from another pod.
+pub async fn fetch_blob(
+    state: &AppState,
+    repo: &RepoName,
+    digest: &Digest,
+    size: u64,
+) -> Result<bool, String> {
+    let Some(mesh) = &state.mesh else {
+        return Ok(false);
+    };
+    let Some(origin) = mesh.origin_of(repo) else {
+        return Ok(false);
+    };
+    if size > state.config.max_blob_bytes {
+        return Err(format!(
+            "blob {digest} is {size} bytes, above this pod's max_blob_bytes"
+        ));
+    }
+    let client = mesh.client(&origin.api, &state.config)?;
+    let tmp = tempfile::Builder::new()
+        .prefix("pull-")
+        .tempdir_in(&mesh.tmp)
+        .map_err(|e| e.to_string())?;
+    let dest = tmp.path().join("blob");
+    let started = Instant::now();
+    client
+        .pull_blob_to_file(
+            repo,
+            digest,
+            size,
+            &dest,
+            Arc::new(agentry_client::NoProgress),
+        )
+        .await
+        .map_err(|e| {
+            format!(
+                "pod {} ({}) did not deliver {digest}: {e}",
+                origin.pod, origin.api
+            )
+        })?;
+    let file = tokio::fs::File::open(&dest)
+        .await
+        .map_err(|e| e.to_string())?;
+    let body: agentry_store::ByteStream = Box::pin(tokio_util::io::ReaderStream::new(file));
+    state
+        .blobs
+        .put(digest, body, Some(size), state.config.max_blob_bytes)
+        .await
+        .map_err(|e| e.to_string())?;
+    tracing::info!(%repo, %digest, size, origin = %origin.pod, ms = started.elapsed().as_millis() as u64, "blob pulled through from its origin and cached");
+    Ok(true)
+}
+
+/// One peer that answered a federated query.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct PeerAnswer {
+    pub pod: String,
+    pub items: usize,
+    pub ms: u64,
+}
+
+/// One peer that did not.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct PeerFailure {
+    pub pod: String,
+    pub error: String,
+}
+
+/// How a federated answer was made: who was asked, who answered, who did not.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Federation {
+    /// This pod.
+    pub pod: String,
+    pub answered: Vec<PeerAnswer>,
+    /// Peers that failed or missed the deadline, and peers membership holds to be down
+    /// (not asked): the answer is partial when this is not empty.
+    pub failed: Vec<PeerFailure>,
+    pub partial: bool,
+}
+
+async fn ask_peer(
+    http: &reqwest::Client,
+    api: &str,
+    query: &str,
+) -> Result<SearchResponse, String> {
+    let sep = if query.is_empty() { "" } else { "&" };
+    let url = format!("{api}/api/v1/agents?{query}{sep}scope=local");
+    let resp = http.get(&url).send().await.map_err(|e| {
+        if e.is_timeout() {
+            "did not answer within the deadline".to_owned()
+        } else if e.is_connect() {
+            "cannot connect".to_owned()
+        } else {
+            format!("request failed: {e}")
+        }
+    })?;
+    let status = resp.status();
+    let mut body = Vec::new();
+    let mut stream = resp.bytes_stream();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| {
+            if e.is_timeout() {
+                "did not answer within the deadline".to_owned()
+            } else {
+                format!("reading the answer failed: {e}")
+            }
+        })?;
+        if body.len() + chunk.len() > MAX_PEER_ANSWER {
+            return Err(format!("answer larger than {MAX_PEER_ANSWER} bytes"));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    if !status.is_success() {
+        return Err(format!("answered HTTP {}", status.as_u16()));
+    }
+    serde_json::from_slice(&body).map_err(|e| format!("answer is not a search response: {e}"))
+}
+
+/// Merge this pod's answer with every live peer's, asked in parallel with a deadline each.
+/// Results are deduplicated by digest (the highest score kept) and ranked by score; the
+/// answer is one page (`next_cursor` is not carried across pods).
+pub async fn federated_search(
+    mesh: &Mesh,
+    local: SearchResponse,
+    query: &str,
+    limit: usize,
+) -> SearchResponse {
+    let peers = mesh.handle.peers().await;
+    let mut fed = Federation {
+        pod: mesh.pod.clone(),
+        ..Federation::default()
+    };
+    let mut asks = Vec::new();
+    for p in peers {
+        if p.state == "down" {
+            fed.failed.push(PeerFailure {
+                pod: p.pod,
+                error: "down (membership)".into(),
+            });
+            continue;
+        }
+        let http = mesh.http.clone();
+        let query = query.to_owned();
+        let deadline = mesh.query_timeout;
+        asks.push(async move {
+            let t = Instant::now();
+            let r = match tokio::time::timeout(deadline, ask_peer(&http, &p.api, &query)).await {
+                Ok(r) => r,
+                Err(_) => Err("did not answer within the deadline".to_owned()),
+            };
+            (p.pod, t.elapsed(), r)
+        });
+    }
+    let mut by_digest: BTreeMap<String, SearchItem> = BTreeMap::new();
+    for item in local.items {
+        by_digest.insert(item.digest.clone(), item);
+    }
+    for (pod, took, r) in futures::future::join_all(asks).await {
+        match r {
+            Ok(answer) => {
+                fed.answered.push(PeerAnswer {
+                    pod,
+                    items: answer.items.len(),
+                    ms: took.as_millis() as u64,
+                });
+                for item in answer.items {
+                    match by_digest.get(&item.digest) {
+                        Some(have) if have.score >= item.score => {}
+                        _ => {
+                            by_digest.insert(item.digest.clone(), item);
+                        }
+                    }
+                }
+            }
+            Err(error) => fed.failed.push(PeerFailure { pod, error }),
+        }
+    }
+    let mut items: Vec<SearchItem> = by_digest.into_values().collect();
+    items.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.id.cmp(&b.id)));
+    items.truncate(limit);
+    fed.partial = !fed.failed.is_empty();
+    SearchResponse {
+        items,
+        next_cursor: None,
+        facets: local.facets,
+        federation: Some(fed),
+    }
+}
