@@ -354,32 +354,6 @@ impl Mesh {
         self.origin_of(repo).map(|o| o.api)
     }
 
-    /// The API address a record's origin advertised, if it is on the host that pod gossips
-    /// from.
-    fn checked_api(&self, r: &MeshRecord, peers: &[PeerStatus]) -> Result<String, String> {
-        let api = r
-            .origin_api
-            .clone()
-            .ok_or_else(|| format!("origin {} is not a member this pod knows", r.origin))?;
-        let peer = peers
-            .iter()
-            .find(|p| p.pod == r.origin)
-            .ok_or_else(|| format!("origin {} is not a member this pod knows", r.origin))?;
-        if !(api.starts_with("http://") || api.starts_with("https://")) {
-            return Err(format!(
-                "origin {} advertises API {api:?}, not an http(s) URL",
-                r.origin
-            ));
-        }
-        if host_of(&api) != host_of(&peer.gossip) {
-            return Err(format!(
-                "origin {} advertises API {api}, which is not on the host it gossips from ({}); refused",
-                r.origin, peer.gossip
-            ));
-        }
-        Ok(api)
-    }
-
     fn client(&self, api: &str, config: &ServeConfig) -> Result<agentry_client::Client, String> {
         let opts = agentry_client::ClientOptions {
             plain_http: api.starts_with("http://"),
@@ -390,6 +364,32 @@ impl Mesh {
         };
         agentry_client::Client::new(api, opts).map_err(|e| e.to_string())
     }
+}
+
+/// The API address a record's origin advertised, if it is on the host that pod gossips
+/// from.
+fn checked_api(r: &MeshRecord, peers: &[PeerStatus]) -> Result<String, String> {
+    let api = r
+        .origin_api
+        .clone()
+        .ok_or_else(|| format!("origin {} is not a member this pod knows", r.origin))?;
+    let peer = peers
+        .iter()
+        .find(|p| p.pod == r.origin)
+        .ok_or_else(|| format!("origin {} is not a member this pod knows", r.origin))?;
+    if !(api.starts_with("http://") || api.starts_with("https://")) {
+        return Err(format!(
+            "origin {} advertises API {api:?}, not an http(s) URL",
+            r.origin
+        ));
+    }
+    if host_of(&api) != host_of(&peer.gossip) {
+        return Err(format!(
+            "origin {} advertises API {api}, which is not on the host it gossips from ({}); refused",
+            r.origin, peer.gossip
+        ));
+    }
+    Ok(api)
 }
 
 /// Keep the local store and index in step with what other pods publish.
@@ -455,7 +455,7 @@ async fn apply(
         }
         return Ok(());
     };
-    let api = mesh.checked_api(r, peers)?;
+    let api = checked_api(r, peers)?;
     mesh.origins.write().insert(
         repo.clone(),
         Origin {
@@ -787,5 +787,125 @@ pub async fn federated_search(
         next_cursor: None,
         facets: local.facets,
         federation: Some(fed),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    fn record(origin_api: Option<&str>) -> MeshRecord {
+        MeshRecord {
+            origin: "pod-a".into(),
+            origin_api: origin_api.map(str::to_owned),
+            event: "e1".into(),
+            agent: AgentState {
+                name: RepoName::parse("acme/x").unwrap(),
+                version: "1.0.0".into(),
+                digest: None,
+                artifact_type: None,
+                capabilities: vec![],
+                trust_tier: TrustTier::None,
+                deprecated: false,
+            },
+        }
+    }
+
+    fn peer(gossip: &str) -> PeerStatus {
+        PeerStatus {
+            pod: "pod-a".into(),
+            gossip: gossip.into(),
+            api: String::new(),
+            state: "alive".into(),
+            incarnation: 0,
+            bump: 1,
+            last_contact_ms_ago: None,
+            lag_events: 0,
+        }
+    }
+
+    #[test]
+    fn hosts_are_taken_from_urls_and_addresses() {
+        assert_eq!(host_of("http://10.0.0.2:5000"), "10.0.0.2");
+        assert_eq!(host_of("https://reg.acme.com/x"), "reg.acme.com");
+        assert_eq!(host_of("10.0.0.2:7946"), "10.0.0.2");
+        assert_eq!(host_of("[::1]:7946"), "::1");
+        assert_eq!(host_of("http://[fd00::2]:5000/"), "fd00::2");
+    }
+
+    #[test]
+    fn a_peer_cannot_point_pulls_at_another_host() {
+        let peers = [peer("10.0.0.2:7946")];
+        assert_eq!(
+            checked_api(&record(Some("http://10.0.0.2:5000")), &peers).unwrap(),
+            "http://10.0.0.2:5000"
+        );
+        let e = checked_api(&record(Some("http://169.254.169.254:80")), &peers).unwrap_err();
+        assert!(e.contains("not on the host it gossips from"), "{e}");
+        let e = checked_api(&record(Some("file:///etc/passwd")), &peers).unwrap_err();
+        assert!(e.contains("not an http(s) URL"), "{e}");
+        let e = checked_api(&record(None), &peers).unwrap_err();
+        assert!(e.contains("not a member"), "{e}");
+        let e = checked_api(&record(Some("http://10.0.0.2:5000")), &[]).unwrap_err();
+        assert!(e.contains("not a member"), "{e}");
+    }
+
+    /// A hostile or broken peer on loopback: answers slowly, with garbage, hugely, or 500.
+    async fn peer_server(kind: &'static str) -> String {
+        use axum::routing::get;
+        let app = axum::Router::new().route(
+            "/api/v1/agents",
+            get(move || async move {
+                use axum::response::IntoResponse;
+                match kind {
+                    "slow" => {
+                        tokio::time::sleep(Duration::from_secs(5)).await;
+                        "{}".into_response()
+                    }
+                    "garbage" => "<html>not json</html>".into_response(),
+                    "huge" => vec![b' '; MAX_PEER_ANSWER + 10].into_response(),
+                    "error" => axum::http::StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+                    _ => axum::Json(
+                        serde_json::json!({"items": [], "next_cursor": null, "facets": {}}),
+                    )
+                    .into_response(),
+                }
+            }),
+        );
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = l.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(l, app).await });
+        format!("http://{addr}")
+    }
+
+    #[tokio::test]
+    async fn hostile_peers_answer_with_a_named_error_within_the_deadline() {
+        agentry_client::ensure_crypto_provider();
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_millis(300))
+            .build()
+            .unwrap();
+        for (kind, want) in [
+            ("slow", "deadline"),
+            ("garbage", "not a search response"),
+            ("huge", "larger than"),
+            ("error", "HTTP 500"),
+        ] {
+            let api = peer_server(kind).await;
+            let t = Instant::now();
+            let e = ask_peer(&http, &api, "q=x").await.unwrap_err();
+            assert!(e.contains(want), "{kind}: {e}");
+            assert!(
+                t.elapsed() < Duration::from_secs(3),
+                "{kind} took {:?}",
+                t.elapsed()
+            );
+        }
+        let ok = peer_server("ok").await;
+        assert!(ask_peer(&http, &ok, "q=x").await.unwrap().items.is_empty());
+        let e = ask_peer(&http, "http://127.0.0.1:1", "").await.unwrap_err();
+        assert!(e.contains("cannot connect"), "{e}");
     }
 }

@@ -296,6 +296,25 @@ fn three_pods_and_an_index_converge_cache_and_survive_a_kill() {
             || walk_size(&roots[3].path().join("data/blobs")) < 100_000,
         "the index stores no artifact blobs"
     );
+
+    // A deletion on B reaches every pod (a tombstone), the index included.
+    user.run(&["delete", &format!("{}/beta/invoice-reader:1.0.0", b.addr)])
+        .ok();
+    let took = wait_until(
+        "the deletion on pod-b to reach pod-a, pod-c and the index",
+        Duration::from_secs(30),
+        || {
+            [&a.addr, &c.addr, &index.addr]
+                .iter()
+                .all(|addr| !found(&user, addr, "invoices", "beta/invoice-reader"))
+        },
+    );
+    println!("deletion: gone everywhere after {took:?}");
+    let status = user
+        .run(&["mesh", "status", "--registry", &c.addr, "--json"])
+        .ok()
+        .json();
+    assert_eq!(status["tombstones"], 1, "{status}");
     drop((b, c, index, a));
 }
 
