@@ -142,6 +142,12 @@ def container_env(c: dict, pod_name: str) -> dict[str, str]:
             env[e["name"]] = expand(e["value"], env)
         elif e.get("valueFrom", {}).get("fieldRef", {}).get("fieldPath") == "metadata.name":
             env[e["name"]] = pod_name
+        elif e.get("valueFrom", {}).get("fieldRef", {}).get("fieldPath") == "status.podIP":
+            # The pod's own address: inside the test's network namespace, loopback.
+            env[e["name"]] = "127.0.0.1"
+        elif e.get("valueFrom", {}).get("secretKeyRef", {}).get("key") == "key":
+            # The mesh key Secret the operator creates.
+            env[e["name"]] = "chart test mesh key, long enough"
         else:
             pytest.fail(f"env {e['name']} needs a source this test cannot provide: {e}")
     return env
@@ -163,7 +169,7 @@ def netns():
     subprocess.run(["ip", "netns", "delete", name], check=False)
 
 
-@pytest.mark.parametrize("overlay", ["", "edge"])
+@pytest.mark.parametrize("overlay", ["", "edge", "team"])
 def test_the_image_entry_point_runs_with_the_rendered_arguments(overlay, agentry_bin, netns):  # noqa: F811
     wheel = os.environ.get("AGENTRY_E2E_WHEEL")
     if not wheel:
@@ -209,6 +215,16 @@ def test_the_image_entry_point_runs_with_the_rendered_arguments(overlay, agentry
             body = json.loads(r.stdout)
             assert body["ready"] is True
             assert "model_id" in (body["checks"]["semantic_search"] or {}), body
+            if "--mesh-listen" in args:
+                # The mesh flags the chart renders are the binary's: it joined as its pod name,
+                # advertising the pod IP.
+                r = subprocess.run(["ip", "netns", "exec", netns, "curl", "-s",
+                                    f"http://127.0.0.1:{port}/api/v1/mesh/status"],
+                                   capture_output=True, text=True)
+                status = json.loads(r.stdout)
+                assert status["pod"] == pod_name, status
+                assert status["gossip"] == "127.0.0.1:7946", status
+                assert status["api"] == f"http://127.0.0.1:{port}", status
         finally:
             proc.terminate()
             proc.wait(timeout=60)

@@ -121,6 +121,8 @@ spec:
         - {{ include "agentry.meshSeeds" . | quote }}
         - --pod-id
         - "$(POD_NAME)"
+        - --mesh-advertise
+        - {{ printf "$(POD_IP):%v" .Values.mesh.port | quote }}
         {{- end }}
         {{- if and (eq .Values.layout "shared") (not .Values.shared.migrate) }}
         - --no-migrate
@@ -133,6 +135,10 @@ spec:
           valueFrom:
             fieldRef:
               fieldPath: metadata.name
+        - name: POD_IP
+          valueFrom:
+            fieldRef:
+              fieldPath: status.podIP
         - name: AGENTRY_LOG
           value: {{ .Values.logLevel | quote }}
         {{- if eq .Values.layout "shared" }}
