@@ -678,7 +678,42 @@ pub struct Federation {
     /// Peers that failed or missed the deadline, and peers membership holds to be down
     /// (not asked): the answer is partial when this is not empty.
     pub failed: Vec<PeerFailure>,
+    /// Peers not asked because none of the agents they published has a skill the query's
+    /// `capability` could match (routing by skill on the replicated summaries).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skipped: Vec<String>,
     pub partial: bool,
+}
+
+/// Whether a pod whose agents have `caps` (taxonomy paths or skill names) may hold a match for
+/// any of `wanted`: the same capability, one below it (a category finds its sub-skills), or a
+/// leaf of that name. A numeric taxonomy id cannot be judged from names: it routes everywhere.
+pub fn may_match(caps: &[String], wanted: &[String]) -> bool {
+    wanted.iter().any(|w| {
+        let w = w.trim().to_ascii_lowercase();
+        if w.is_empty() || w.bytes().all(|b| b.is_ascii_digit()) {
+            return true;
+        }
+        caps.iter().any(|c| {
+            let c = c.to_ascii_lowercase();
+            c == w || c.starts_with(&format!("{w}/")) || c.rsplit('/').next() == Some(w.as_str())
+        })
+    })
+}
+
+/// The `capability` values of a query string.
+fn wanted_capabilities(query: &str) -> Vec<String> {
+    crate::query_string::decode(Some(query))
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|(k, _)| k == "capability")
+        .flat_map(|(_, v)| {
+            v.split(',')
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty())
+                .collect::<Vec<_>>()
+        })
+        .collect()
 }
 
 async fn ask_peer(
@@ -733,8 +768,27 @@ pub async fn federated_search(
         pod: mesh.pod.clone(),
         ..Federation::default()
     };
+    let wanted = wanted_capabilities(query);
+    let mut caps_by_pod: HashMap<String, Vec<String>> = HashMap::new();
+    if !wanted.is_empty() {
+        for r in mesh.handle.records().await {
+            caps_by_pod
+                .entry(r.origin)
+                .or_default()
+                .extend(r.agent.capabilities);
+        }
+    }
     let mut asks = Vec::new();
     for p in peers {
+        if !wanted.is_empty()
+            && !may_match(
+                caps_by_pod.get(&p.pod).map_or(&[][..], Vec::as_slice),
+                &wanted,
+            )
+        {
+            fed.skipped.push(p.pod);
+            continue;
+        }
         if p.state == "down" {
             fed.failed.push(PeerFailure {
                 pod: p.pod,
@@ -824,6 +878,29 @@ mod tests {
             last_contact_ms_ago: None,
             lag_events: 0,
         }
+    }
+
+    #[test]
+    fn capability_routing_asks_only_pods_that_can_match() {
+        let caps = vec![
+            "natural_language_processing/summarization".to_owned(),
+            "analyze-filing".to_owned(),
+        ];
+        let w = |s: &[&str]| s.iter().map(|x| (*x).to_owned()).collect::<Vec<_>>();
+        assert!(may_match(&caps, &w(&["natural_language_processing"])));
+        assert!(may_match(&caps, &w(&["summarization"])));
+        assert!(may_match(&caps, &w(&["Analyze-Filing"])));
+        assert!(may_match(&caps, &w(&["10101"])), "ids route everywhere");
+        assert!(!may_match(&caps, &w(&["images"])));
+        assert!(!may_match(&[], &w(&["images"])));
+        assert!(
+            !may_match(&caps, &w(&["natural"])),
+            "not a prefix of a segment"
+        );
+        assert_eq!(
+            wanted_capabilities("q=x&capability=a,b&capability=c"),
+            w(&["a", "b", "c"])
+        );
     }
 
     #[test]

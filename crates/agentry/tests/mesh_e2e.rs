@@ -315,6 +315,30 @@ fn three_pods_and_an_index_converge_cache_and_survive_a_kill() {
         .ok()
         .json();
     assert_eq!(status["tombstones"], 1, "{status}");
+
+    // Routing by skill: a capability query asks only the pods whose agents can match.
+    let routed = search(
+        &user,
+        &c.addr,
+        &["--capability", "analyze-filing", "--federated"],
+    );
+    let pods_in = |k: &str| -> Vec<String> {
+        routed["federation"][k]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|p| p.get("pod").unwrap_or(p).as_str().unwrap_or("").to_owned())
+            .collect()
+    };
+    assert_eq!(pods_in("answered"), vec!["pod-a".to_owned()], "{routed}");
+    let mut skipped = pods_in("skipped");
+    skipped.sort();
+    assert_eq!(
+        skipped,
+        vec!["index-1".to_owned(), "pod-b".to_owned()],
+        "{routed}"
+    );
+    assert!(names(&routed).iter().any(|(n, _)| n == repo), "{routed}");
     drop((b, c, index, a));
 }
 
