@@ -93,6 +93,9 @@ pub struct ServeConfig {
     /// Deadline for each peer of a federated query, and for the mesh's HTTP requests.
     #[serde(with = "humantime_millis")]
     pub mesh_query_timeout: Duration,
+    /// Most MiB of blobs pulled through from other pods kept here (least recently served
+    /// evicted first; 0 = unbounded). Blobs pushed to this pod never count.
+    pub mesh_cache_mb: u64,
 }
 
 impl Default for ServeConfig {
@@ -129,6 +132,7 @@ impl Default for ServeConfig {
             mesh_namespaces: Vec::new(),
             role: crate::mesh::Role::Pod,
             mesh_query_timeout: Duration::from_millis(1000),
+            mesh_cache_mb: 10 * 1024,
         }
     }
 }

@@ -93,6 +93,77 @@ pub struct Mesh {
     http: reqwest::Client,
     pub query_timeout: Duration,
     tmp: std::path::PathBuf,
+    /// Blobs this pod pulled through from their origins, bounded by `mesh_cache_mb`.
+    cache: parking_lot::Mutex<PullCache>,
+    cache_file: std::path::PathBuf,
+}
+
+/// The pull-through cache's bookkeeping: which stored blobs came from another pod, their size
+/// and when they were last served. Kept in `<data>/mesh/cache.json` (rewritten when a blob is
+/// added or evicted), so a restart still knows which blobs are evictable; blobs pushed here are
+/// never in it.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct PullCache {
+    /// Most bytes kept (0: unbounded).
+    #[serde(skip)]
+    pub bound: u64,
+    entries: HashMap<Digest, CacheEntry>,
+    #[serde(skip)]
+    clock: u64,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+struct CacheEntry {
+    size: u64,
+    used: u64,
+}
+
+impl PullCache {
+    pub fn total(&self) -> u64 {
+        self.entries.values().map(|e| e.size).sum()
+    }
+
+    /// A blob was served: it becomes the most recently used.
+    pub fn touch(&mut self, d: &Digest) {
+        self.clock += 1;
+        let now = self.clock;
+        if let Some(e) = self.entries.get_mut(d) {
+            e.used = now;
+        }
+    }
+
+    pub fn contains(&self, d: &Digest) -> bool {
+        self.entries.contains_key(d)
+    }
+
+    /// Record a blob just pulled through; returns the least recently used others to delete so
+    /// that the total fits the bound (the new blob itself is kept, even when alone too big).
+    pub fn insert(&mut self, d: Digest, size: u64) -> Vec<Digest> {
+        self.clock += 1;
+        let used = self.clock;
+        self.entries.insert(d.clone(), CacheEntry { size, used });
+        let mut evict = Vec::new();
+        if self.bound == 0 {
+            return evict;
+        }
+        let mut others: Vec<(u64, Digest, u64)> = self
+            .entries
+            .iter()
+            .filter(|(k, _)| **k != d)
+            .map(|(k, e)| (e.used, k.clone(), e.size))
+            .collect();
+        others.sort();
+        let mut total = self.total();
+        for (_, k, size) in others {
+            if total <= self.bound {
+                break;
+            }
+            self.entries.remove(&k);
+            total -= size;
+            evict.push(k);
+        }
+        evict
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -254,6 +325,15 @@ pub async fn start(config: &ServeConfig) -> anyhow::Result<Option<Arc<Mesh>>> {
         .clone()
         .unwrap_or_else(|| handle.local_addr.to_string());
     tracing::info!(pod = %pod, gossip = %gossip, %api, role = %config.role, seeds = ?config.mesh_seeds, "joined the mesh");
+    let cache_file = dir.join("cache.json");
+    let mut cache: PullCache = match std::fs::read(&cache_file) {
+        Ok(b) => serde_json::from_slice(&b).unwrap_or_else(|e| {
+            tracing::warn!(file = %cache_file.display(), error = %e, "pull-through cache list unreadable; starting a new one (cached blobs stay, no longer evictable)");
+            PullCache::default()
+        }),
+        Err(_) => PullCache::default(),
+    };
+    cache.bound = config.mesh_cache_mb.saturating_mul(1 << 20);
     let tmp = dir.join("tmp");
     std::fs::create_dir_all(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
     Ok(Some(Arc::new(Mesh {
@@ -266,6 +346,8 @@ pub async fn start(config: &ServeConfig) -> anyhow::Result<Option<Arc<Mesh>>> {
         http,
         query_timeout: config.mesh_query_timeout,
         tmp,
+        cache: parking_lot::Mutex::new(cache),
+        cache_file,
     })))
 }
 
@@ -345,6 +427,24 @@ pub async fn deleted(state: &AppState, repo: &RepoName, digest: &Digest) {
 }
 
 impl Mesh {
+    /// A blob was served from this pod: keep the cache's recency current.
+    pub fn served(&self, d: &Digest) {
+        self.cache.lock().touch(d);
+    }
+
+    fn save_cache(&self) {
+        let bytes = match serde_json::to_vec(&*self.cache.lock()) {
+            Ok(b) => b,
+            Err(_) => return,
+        };
+        let tmp = self.cache_file.with_extension("json.tmp");
+        if let Err(e) =
+            std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, &self.cache_file))
+        {
+            tracing::warn!(error = %e, "saving the pull-through cache list failed");
+        }
+    }
+
     fn origin_of(&self, repo: &RepoName) -> Option<Origin> {
         self.origins.read().get(repo).cloned()
     }
@@ -651,6 +751,15 @@ pub async fn fetch_blob(
         .await
         .map_err(|e| e.to_string())?;
     tracing::info!(%repo, %digest, size, origin = %origin.pod, ms = started.elapsed().as_millis() as u64, "blob pulled through from its origin and cached");
+    let evict = mesh.cache.lock().insert(digest.clone(), size);
+    for d in &evict {
+        // Only the bytes go: the link stays, and the next pull fetches them again.
+        match state.blobs.delete(d).await {
+            Ok(_) => tracing::info!(digest = %d, "evicted from the pull-through cache"),
+            Err(e) => tracing::warn!(digest = %d, error = %e, "evicting a cached blob failed"),
+        }
+    }
+    mesh.save_cache();
     Ok(true)
 }
 
@@ -878,6 +987,36 @@ mod tests {
             last_contact_ms_ago: None,
             lag_events: 0,
         }
+    }
+
+    fn dg(n: u8) -> Digest {
+        Digest::of(agentry_types::DigestAlgorithm::Sha256, &[n])
+    }
+
+    #[test]
+    fn the_pull_cache_evicts_least_recently_served_first() {
+        let mut c = PullCache {
+            bound: 100,
+            ..PullCache::default()
+        };
+        assert!(c.insert(dg(1), 40).is_empty());
+        assert!(c.insert(dg(2), 40).is_empty());
+        c.touch(&dg(1)); // 2 is now the least recently served
+        assert_eq!(c.insert(dg(3), 40), vec![dg(2)]);
+        assert!(c.contains(&dg(1)) && c.contains(&dg(3)) && !c.contains(&dg(2)));
+        // One blob larger than the bound: kept, everything else goes.
+        let mut ev = c.insert(dg(4), 500);
+        ev.sort();
+        let mut want = vec![dg(1), dg(3)];
+        want.sort();
+        assert_eq!(ev, want);
+        assert_eq!(c.total(), 500);
+        // Unbounded: nothing is evicted.
+        let mut u = PullCache::default();
+        assert!(u.insert(dg(1), u64::MAX / 2).is_empty());
+        // The list survives a restart (as JSON), the bound comes from the config.
+        let back: PullCache = serde_json::from_slice(&serde_json::to_vec(&c).unwrap()).unwrap();
+        assert!(back.contains(&dg(4)) && back.bound == 0);
     }
 
     #[test]

@@ -106,6 +106,9 @@ pub(crate) async fn get(
             ));
         }
     }
+    if let Some(mesh) = &state.mesh {
+        mesh.served(&digest);
+    }
     let range_header = req
         .headers()
         .get(header::RANGE)

@@ -133,6 +133,11 @@ pub struct MeshArgs {
     #[arg(long, env = "AGENTRY_ROLE", default_value = "pod", value_name = "pod|index")]
     pub role: agentry_server::mesh::Role,
 
+    /// MiB of blobs pulled through from other pods kept here; the least recently served go
+    /// first (0: unbounded). Blobs pushed to this pod never count.
+    #[arg(long, env = "AGENTRY_MESH_CACHE_MB", default_value_t = 10 * 1024, value_name = "MIB")]
+    pub mesh_cache_mb: u64,
+
     /// Milliseconds each peer gets to answer a federated query (scope=federated).
     #[arg(long, env = "AGENTRY_MESH_QUERY_TIMEOUT_MS", default_value_t = 1000, value_name = "MS")]
     pub mesh_query_timeout_ms: u64,
@@ -227,6 +232,7 @@ impl Args {
         config.mesh_namespaces = m.mesh_namespaces.clone();
         config.role = m.role;
         config.mesh_query_timeout = Duration::from_millis(m.mesh_query_timeout_ms);
+        config.mesh_cache_mb = m.mesh_cache_mb;
         Ok(config)
     }
 }
