@@ -70,6 +70,8 @@ pub struct ServeConfig {
     /// expiry); zero turns it off.
     #[serde(with = "humantime_secs")]
     pub trust_reverify_interval: Duration,
+    /// Registries reached through the switchboard (`[[serve.switchboard]]` tables).
+    pub switchboard: Vec<agentry_switchboard::SourceConfig>,
 }
 
 impl Default for ServeConfig {
@@ -96,6 +98,7 @@ impl Default for ServeConfig {
             trusted_root: None,
             trust_sigstore_identities: Vec::new(),
             trust_reverify_interval: Duration::from_secs(300),
+            switchboard: Vec::new(),
         }
     }
 }
@@ -146,6 +149,7 @@ impl ServeConfig {
             agentry_trust::IdentityRule::parse(r)
                 .map_err(|e| format!("trust_sigstore_identities: {e}"))?;
         }
+        agentry_switchboard::validate_all(&self.switchboard)?;
         if self.upload_ttl.is_zero() {
             return Err("upload_ttl must be positive".into());
         }

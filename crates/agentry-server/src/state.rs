@@ -23,6 +23,8 @@ pub struct AppState {
     pub index_feed: Option<Arc<crate::index_feed::IndexFeed>>,
     /// The trust engine (DNS cache, revocation list, minimum tier).
     pub trust: Arc<crate::trust::TrustEngine>,
+    /// The switchboard's sources (`config.switchboard`) and import jobs.
+    pub switchboard: Arc<crate::api::switchboard::Sources>,
     ready: Arc<AtomicBool>,
 }
 
@@ -34,7 +36,9 @@ impl AppState {
         auth: Option<Htpasswd>,
     ) -> AppState {
         let trust = Arc::new(crate::trust::TrustEngine::from_config(&config));
+        let switchboard = Arc::new(crate::api::switchboard::Sources::from_config(&config));
         AppState {
+            switchboard,
             blobs,
             meta,
             trust,

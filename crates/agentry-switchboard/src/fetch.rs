@@ -132,7 +132,8 @@ impl Fetcher {
         ensure_crypto_provider();
         let mut origins = Vec::new();
         for u in cfg.base_urls() {
-            let parsed = Url::parse(&u).map_err(|e| SourceError::Config(format!("url {u:?}: {e}")))?;
+            let parsed =
+                Url::parse(&u).map_err(|e| SourceError::Config(format!("url {u:?}: {e}")))?;
             origins.push(origin(&parsed));
         }
         let allowed = Arc::new(origins);
@@ -149,9 +150,7 @@ impl Fetcher {
         });
         let token = match &cfg.token_env {
             Some(var) => Some(std::env::var(var).map_err(|_| {
-                SourceError::Config(format!(
-                    "token_env: environment variable {var} is not set"
-                ))
+                SourceError::Config(format!("token_env: environment variable {var} is not set"))
             })?),
             None => None,
         };
@@ -190,7 +189,10 @@ impl Fetcher {
                 return Err(SourceError::Private(ip.to_string()));
             }
         }
-        let mut req = self.client.get(url.clone()).header("accept", "application/json");
+        let mut req = self
+            .client
+            .get(url.clone())
+            .header("accept", "application/json");
         if let Some(t) = &self.token {
             req = req.bearer_auth(t);
         }

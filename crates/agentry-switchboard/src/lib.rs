@@ -84,8 +84,11 @@ pub trait Adapter: Send + Sync {
     /// The record the source calls `name`; `None` when it has none.
     async fn lookup(&self, name: &str) -> Result<Option<Found>, SourceError>;
     /// One page of everything (changed since `since`, RFC 3339, where the source can say).
-    async fn list(&self, cursor: Option<&str>, since: Option<&str>)
-    -> Result<ListPage, SourceError>;
+    async fn list(
+        &self,
+        cursor: Option<&str>,
+        since: Option<&str>,
+    ) -> Result<ListPage, SourceError>;
 }
 
 /// Build the adapter for a source.
@@ -326,7 +329,10 @@ impl Switchboard {
     }
 
     pub fn adapters(&self) -> Vec<Arc<dyn Adapter>> {
-        self.entries.iter().map(|e| Arc::clone(&e.adapter)).collect()
+        self.entries
+            .iter()
+            .map(|e| Arc::clone(&e.adapter))
+            .collect()
     }
 
     pub fn source(&self, prefix: &str) -> Option<Arc<dyn Adapter>> {

@@ -5,7 +5,7 @@ use axum::Json;
 use axum::extract::{RawQuery, State};
 
 use super::ProblemResult;
-use super::wire::{SearchResponse, search_query};
+use super::wire::SearchResponse;
 use super::{QUERY_TIMEOUT, blocking, index};
 use crate::problem::Problem;
 use crate::state::AppState;
@@ -37,6 +37,7 @@ use crate::state::AppState;
         ("facets" = Option<bool>, Query, description = "Count matches per capability, protocol, tier and namespace"),
         ("limit" = Option<usize>, Query, description = "Page size, 1..=100 (larger values are capped)"),
         ("cursor" = Option<String>, Query, description = "next_cursor of the previous page"),
+        ("scope" = Option<String>, Query, description = "local (default): this pod's index; switchboard: every configured switchboard source, in parallel (q and limit only; answers carry `failed`)"),
     ),
     responses(
         (status = 200, description = "A page of agents", body = SearchResponse),
@@ -47,9 +48,32 @@ use crate::state::AppState;
 pub async fn search(
     State(state): State<AppState>,
     RawQuery(raw): RawQuery,
-) -> ProblemResult<Json<SearchResponse>> {
-    let query = search_query(raw.as_deref())?.with_timeout(QUERY_TIMEOUT);
-    let idx = index(&state)?;
+) -> ProblemResult<axum::response::Response> {
+    use axum::response::IntoResponse;
+    let pairs = crate::query_string::decode(raw.as_deref())?;
+    if let Some((_, scope)) = pairs.iter().find(|(k, _)| k == "scope") {
+        let rest: Vec<(String, String)> = pairs
+            .iter()
+            .filter(|(k, _)| k != "scope")
+            .cloned()
+            .collect();
+        return match scope.as_str() {
+            "switchboard" => {
+                Ok(Json(super::switchboard::search_scope(&state, &rest).await?).into_response())
+            }
+            "local" => Ok(Json(local(&state, &rest).await?).into_response()),
+            _ => Err(Problem::bad_request(
+                "scope",
+                "expected local or switchboard",
+            )),
+        };
+    }
+    Ok(Json(local(&state, &pairs).await?).into_response())
+}
+
+async fn local(state: &AppState, pairs: &[(String, String)]) -> ProblemResult<SearchResponse> {
+    let query = super::wire::query_from_pairs(pairs)?.with_timeout(QUERY_TIMEOUT);
+    let idx = index(state)?;
     let page = blocking(move || idx.search(&query).map_err(Problem::from)).await?;
-    Ok(Json(page.into()))
+    Ok(page.into())
 }

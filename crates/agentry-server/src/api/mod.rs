@@ -17,6 +17,7 @@ pub mod agents_match;
 pub mod agents_search;
 pub mod capabilities;
 pub mod openapi;
+pub mod switchboard;
 pub mod trust_get;
 pub mod wire;
 
@@ -76,6 +77,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/capabilities", get(capabilities::capabilities))
         .route("/api/v1/trust/{digest}", get(trust_get::trust))
         .route("/api/v1/openapi.json", get(openapi::openapi_json))
+        .merge(switchboard::routes())
 }
 
 /// The pod's discovery index, or 503 when it is not open.

@@ -133,8 +133,7 @@ impl A2a {
 
     /// Every card; the first error when none could be read.
     async fn all(&self) -> Result<(Vec<Found>, Vec<(String, String)>), SourceError> {
-        let results =
-            futures::future::join_all(self.bases.iter().map(|b| self.card(b))).await;
+        let results = futures::future::join_all(self.bases.iter().map(|b| self.card(b))).await;
         let mut found = Vec::new();
         let mut failed = Vec::new();
         let mut first = None;

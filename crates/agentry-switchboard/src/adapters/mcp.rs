@@ -52,7 +52,11 @@ impl Mcp {
         let version = server
             .get("version")
             .and_then(Value::as_str)
-            .or_else(|| server.pointer("/version_detail/version").and_then(Value::as_str))
+            .or_else(|| {
+                server
+                    .pointer("/version_detail/version")
+                    .and_then(Value::as_str)
+            })
             .unwrap_or("latest");
         let url = self.version_url(name, version)?;
         translate(&self.cfg, server, name, url.as_str())
@@ -92,7 +96,8 @@ impl Adapter for Mcp {
 
     async fn search(&self, query: &str, limit: usize) -> Result<Vec<Found>, SourceError> {
         let limit = limit.clamp(1, PAGE).to_string();
-        let url = self.servers_url(&[("search", query), ("limit", &limit), ("version", "latest")])?;
+        let url =
+            self.servers_url(&[("search", query), ("limit", &limit), ("version", "latest")])?;
         Ok(self.page(url).await?.items)
     }
 

@@ -73,7 +73,9 @@ impl Adapter for Nanda {
             }
             match self.read(e, &format!("#{i}")) {
                 Ok(f) => out.push(f),
-                Err(err) => tracing::debug!(source = %self.cfg.prefix, error = %err, "skipped a search result"),
+                Err(err) => {
+                    tracing::debug!(source = %self.cfg.prefix, error = %err, "skipped a search result")
+                }
             }
         }
         Ok(out)
@@ -93,10 +95,14 @@ impl Adapter for Nanda {
         _since: Option<&str>,
     ) -> Result<ListPage, SourceError> {
         let u = join(&self.base, &["list"])?;
-        let v = self.fetch.get_json(u.clone()).await?.ok_or(SourceError::Status {
-            status: 404,
-            url: u.to_string(),
-        })?;
+        let v = self
+            .fetch
+            .get_json(u.clone())
+            .await?
+            .ok_or(SourceError::Status {
+                status: 404,
+                url: u.to_string(),
+            })?;
         let mut page = ListPage::default();
         let mut push = |r: Result<Found, SourceError>, id: String| match r {
             Ok(f) => page.items.push(f),

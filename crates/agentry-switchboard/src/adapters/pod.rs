@@ -60,10 +60,14 @@ impl Pod {
     async fn page(&self, params: &[(&str, &str)]) -> Result<ListPage, SourceError> {
         let mut u = join(&self.base, &["api", "v1", "agents"])?;
         u.query_pairs_mut().extend_pairs(params);
-        let v = self.fetch.get_json(u.clone()).await?.ok_or(SourceError::Status {
-            status: 404,
-            url: u.to_string(),
-        })?;
+        let v = self
+            .fetch
+            .get_json(u.clone())
+            .await?
+            .ok_or(SourceError::Status {
+                status: 404,
+                url: u.to_string(),
+            })?;
         let paths: Vec<String> = entries(&v, &["items"])?
             .iter()
             .filter_map(|it| {
