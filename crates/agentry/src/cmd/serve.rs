@@ -162,6 +162,11 @@ impl Args {
             ..ServeConfig::default()
         };
         self.trust.apply(&mut config);
+        if let Some(v) = crate::config::structured("serve", "switchboard")? {
+            config.switchboard = v
+                .try_into()
+                .map_err(|e| anyhow::anyhow!("config file: [[serve.switchboard]]: {e}"))?;
+        }
         Ok(config)
     }
 }
