@@ -23,6 +23,9 @@ struct Cached {
     etag: Option<String>,
     card_url: Url,
     fresh_until: Instant,
+    /// Seconds the card stays fresh, from the answer that sent it (a 304 that says nothing
+    /// keeps it).
+    ttl: u64,
 }
 
 pub struct A2a {
@@ -89,12 +92,11 @@ impl A2a {
             url = Self::join(base, LEGACY_CARD_PATH)?;
             f = self.fetch.get(url.clone(), None).await?;
         }
-        let ttl = max_age(&f.headers).unwrap_or(self.cfg.refresh_secs);
-        let fresh_until = Instant::now() + Duration::from_secs(ttl);
         if f.status == 304
             && let Some(mut c) = cached
         {
-            c.fresh_until = fresh_until;
+            c.ttl = max_age(&f.headers).unwrap_or(c.ttl);
+            c.fresh_until = Instant::now() + Duration::from_secs(c.ttl);
             let found = c.found.clone();
             self.cache.lock().insert(key, c);
             return Ok(found);
@@ -105,6 +107,8 @@ impl A2a {
                 url: url.to_string(),
             });
         }
+        let ttl = max_age(&f.headers).unwrap_or(self.cfg.refresh_secs);
+        let fresh_until = Instant::now() + Duration::from_secs(ttl);
         let doc = parse_json(&f.body)?;
         let id = doc
             .get("name")
@@ -125,6 +129,7 @@ impl A2a {
                     etag,
                     card_url: url,
                     fresh_until,
+                    ttl,
                 },
             );
         }

@@ -41,7 +41,8 @@ impl Nanda {
                 .get("agent_url")
                 .and_then(Value::as_str)
                 .or_else(|| v.get("api_url").and_then(Value::as_str));
-            let mut entry = json!({ "agent_id": id });
+            // The simple format requires a description; the index entry has none to give.
+            let mut entry = json!({ "agent_id": id, "description": "" });
             if let Some(e) = endpoint {
                 entry["endpoint"] = json!(e);
             }
