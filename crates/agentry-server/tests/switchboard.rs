@@ -52,7 +52,7 @@ async fn mcp_replay() -> String {
                     .take(limit)
                     .map(|v| json!({"server": v}))
                     .collect();
-                let next = (start + limit < seed.len() && q.get("search").is_none())
+                let next = (start + limit < seed.len() && !q.contains_key("search"))
                     .then(|| (start + limit).to_string());
                 axum::Json(json!({"servers": page, "metadata": {"nextCursor": next}}))
             }
