@@ -245,6 +245,16 @@ fn indexed(prefix: &str, f: Found) -> Result<IndexedAgent, String> {
     })
 }
 
+/// Records committed to the index at once by an import.
+const IMPORT_BATCH: usize = 1000;
+
+async fn finish(t: tokio::task::JoinHandle<Result<u64, String>>) -> Result<u64, String> {
+    t.await
+        .map_err(|e| e.to_string())
+        .and_then(|r| r)
+        .map_err(|e| format!("storing into the index failed: {e}"))
+}
+
 async fn import_status(
     State(state): State<AppState>,
     Path(prefix): Path<String>,
@@ -327,6 +337,8 @@ async fn import_start(
         };
         let mut pager = Pager::new(max_pages);
         let mut cursor: Option<String> = None;
+        let mut buffer: Vec<IndexedAgent> = Vec::new();
+        let mut inflight: Option<tokio::task::JoinHandle<Result<u64, String>>> = None;
         let result: Result<(), String> = loop {
             let page = match sources
                 .board
@@ -350,28 +362,48 @@ async fn import_start(
                     Err(why) => skipped.push(json!({ "id": id, "reason": why })),
                 }
             }
-            let n = agents.len() as u64;
-            let idx2 = Arc::clone(&idx);
-            let stored = tokio::task::spawn_blocking(move || idx2.upsert_batch(agents)).await;
-            if let Err(e) = stored
-                .map_err(|e| e.to_string())
-                .and_then(|r| r.map_err(|e| e.to_string()))
-            {
-                break Err(format!("storing into the index failed: {e}"));
-            }
+            buffer.extend(agents);
             update(&|s| {
                 s.pages += 1;
                 s.seen += seen + page.skipped.len() as u64;
-                s.stored += n;
                 s.skipped_count += skipped.len() as u64;
                 let room = 20usize.saturating_sub(s.skipped.len());
                 s.skipped.extend(skipped.iter().take(room).cloned());
             });
-            match pager.advance(page.next_cursor) {
+            let next = pager.advance(page.next_cursor);
+            let last = !matches!(next, Ok(Some(_)));
+            // Commit in large batches, one at a time, while the next pages are fetched.
+            if buffer.len() >= IMPORT_BATCH || last {
+                if let Some(t) = inflight.take() {
+                    match finish(t).await {
+                        Ok(n) => update(&|s| s.stored += n),
+                        Err(e) => break Err(e),
+                    }
+                }
+                let batch = std::mem::take(&mut buffer);
+                let idx2 = Arc::clone(&idx);
+                inflight = Some(tokio::task::spawn_blocking(move || {
+                    let n = batch.len() as u64;
+                    idx2.upsert_batch(batch)
+                        .map(|_| n)
+                        .map_err(|e| e.to_string())
+                }));
+            }
+            match next {
                 Ok(Some(c)) => cursor = Some(c),
                 Ok(None) => break Ok(()),
                 Err(e) => break Err(e.to_string()),
             }
+        };
+        let result = match (result, inflight.take()) {
+            (r, None) => r,
+            (r, Some(t)) => match finish(t).await {
+                Ok(n) => {
+                    update(&|s| s.stored += n);
+                    r
+                }
+                Err(e) => Err(e),
+            },
         };
         update(&|s| {
             s.finished_at = Some(agentry_switchboard::now_rfc3339());
