@@ -48,6 +48,7 @@ impl Mcp {
         let name = server
             .get("name")
             .and_then(Value::as_str)
+            .filter(|n| !n.is_empty())
             .ok_or_else(|| SourceError::Garbage("a server without a name".into()))?;
         let version = server
             .get("version")
