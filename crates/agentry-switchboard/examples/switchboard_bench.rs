@@ -22,7 +22,11 @@ use axum::routing::get;
 use serde_json::{Value, json};
 
 fn real(path: &str) -> Vec<u8> {
-    std::fs::read(format!("{}/../../testdata/real/{path}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+    std::fs::read(format!(
+        "{}/../../testdata/real/{path}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
 }
 
 async fn serve(app: Router) -> String {
@@ -46,8 +50,12 @@ fn pct(sorted: &[f64], p: f64) -> f64 {
 
 #[tokio::main]
 async fn main() {
-    let rounds: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(500);
-    let seed: Arc<Vec<Value>> = Arc::new(serde_json::from_slice(&real("mcp/seed/seed_2025_05_16.json")).unwrap());
+    let rounds: usize = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(500);
+    let seed: Arc<Vec<Value>> =
+        Arc::new(serde_json::from_slice(&real("mcp/seed/seed_2025_05_16.json")).unwrap());
     let s1 = seed.clone();
     let s2 = seed.clone();
     let mcp = serve(
@@ -70,26 +78,52 @@ async fn main() {
     )
     .await;
     let card = real("a2a/examples/spec-docs/sample-agent-card-v0.3.0.json");
-    let a2a = serve(Router::new().route("/.well-known/agent-card.json", get(move || {
-        let c = card.clone();
-        async move { ([(header::CACHE_CONTROL, "no-store")], c).into_response() }
-    })))
+    let a2a = serve(Router::new().route(
+        "/.well-known/agent-card.json",
+        get(move || {
+            let c = card.clone();
+            async move { ([(header::CACHE_CONTROL, "no-store")], c).into_response() }
+        }),
+    ))
     .await;
-    let facts: Value = serde_json::from_slice(&real("nanda/agentfacts/translator-agent.json")).unwrap();
+    let facts: Value =
+        serde_json::from_slice(&real("nanda/agentfacts/translator-agent.json")).unwrap();
     let f2 = facts.clone();
     let nanda = serve(
         Router::new()
-            .route("/lookup/{id}", get(move || { let f = f2.clone(); async move { axum::Json(f) } }))
-            .route("/search", get(move || { let f = facts.clone(); async move { axum::Json(json!([f])) } })),
+            .route(
+                "/lookup/{id}",
+                get(move || {
+                    let f = f2.clone();
+                    async move { axum::Json(f) }
+                }),
+            )
+            .route(
+                "/search",
+                get(move || {
+                    let f = facts.clone();
+                    async move { axum::Json(json!([f])) }
+                }),
+            ),
     )
     .await;
     let simple_doc = json!([{"agent_id": "mbta-alerts", "endpoint": "https://neu.example/a",
         "description": "Provides real-time service alerts and disruptions on the MBTA", "capabilities": ["alerts"]}]);
-    let simple = serve(Router::new().route("/agents.json", get(move || { let d = simple_doc.clone(); async move { axum::Json(d) } }))).await;
-    let blackhole = serve(Router::new().route("/{*p}", get(|| async {
-        tokio::time::sleep(Duration::from_secs(3600)).await;
-        "never"
-    })))
+    let simple = serve(Router::new().route(
+        "/agents.json",
+        get(move || {
+            let d = simple_doc.clone();
+            async move { axum::Json(d) }
+        }),
+    ))
+    .await;
+    let blackhole = serve(Router::new().route(
+        "/{*p}",
+        get(|| async {
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+            "never"
+        }),
+    ))
     .await;
 
     let sources = vec![
@@ -126,7 +160,11 @@ async fn main() {
     );
 
     let mut with_down = sources.clone();
-    let mut down = src("down", SourceKind::Simple, &format!("{blackhole}/agents.json"));
+    let mut down = src(
+        "down",
+        SourceKind::Simple,
+        &format!("{blackhole}/agents.json"),
+    );
     down.timeout_ms = 200;
     with_down.push(down);
     let board = Switchboard::new(&with_down).unwrap();
