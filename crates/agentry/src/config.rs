@@ -287,6 +287,20 @@ mod tests {
     }
 
     #[test]
+    fn switchboard_tables_are_left_to_serve() {
+        let toml = "[serve]\nlisten = \"b:2\"\n[[serve.switchboard]]\nprefix = \"mcp\"\n\
+                    kind = \"mcp\"\nurl = \"http://r.example\"\n";
+        let m = parse(toml, &["t", "serve"]).unwrap_or_else(|e| panic!("{e}"));
+        let (_, s) = m.subcommand().unwrap_or_else(|| panic!("no subcommand"));
+        assert_eq!(
+            s.get_one::<String>("listen").map(String::as_str),
+            Some("b:2")
+        );
+        // Anywhere else an array of tables is still refused.
+        assert!(parse("[[push.switchboard]]\nx = 1\n", &["t"]).is_err());
+    }
+
+    #[test]
     fn unknown_keys_and_sections_are_errors_naming_them() {
         let e = parse("colour = 1", &["t"]).err().unwrap_or_default();
         assert!(e.contains("`colour`"), "{e}");
