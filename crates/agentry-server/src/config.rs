@@ -96,6 +96,8 @@ pub struct ServeConfig {
     /// Most MiB of blobs pulled through from other pods kept here (least recently served
     /// evicted first; 0 = unbounded). Blobs pushed to this pod never count.
     pub mesh_cache_mb: u64,
+    /// Registries reached through the switchboard (`[[serve.switchboard]]` tables).
+    pub switchboard: Vec<agentry_switchboard::SourceConfig>,
 }
 
 impl Default for ServeConfig {
@@ -133,6 +135,7 @@ impl Default for ServeConfig {
             role: crate::mesh::Role::Pod,
             mesh_query_timeout: Duration::from_millis(1000),
             mesh_cache_mb: 10 * 1024,
+            switchboard: Vec::new(),
         }
     }
 }
@@ -230,6 +233,7 @@ impl ServeConfig {
                 "role index needs the mesh (--mesh-listen): an index aggregates pods".into(),
             );
         }
+        agentry_switchboard::validate_all(&self.switchboard)?;
         if self.upload_ttl.is_zero() {
             return Err("upload_ttl must be positive".into());
         }

@@ -25,6 +25,8 @@ pub struct AppState {
     pub trust: Arc<crate::trust::TrustEngine>,
     /// This pod's place in the mesh, when `mesh_listen` is set.
     pub mesh: Option<Arc<crate::mesh::Mesh>>,
+    /// The switchboard's sources (`config.switchboard`) and import jobs.
+    pub switchboard: Arc<crate::api::switchboard::Sources>,
     ready: Arc<AtomicBool>,
 }
 
@@ -36,7 +38,9 @@ impl AppState {
         auth: Option<Htpasswd>,
     ) -> AppState {
         let trust = Arc::new(crate::trust::TrustEngine::from_config(&config));
+        let switchboard = Arc::new(crate::api::switchboard::Sources::from_config(&config));
         AppState {
+            switchboard,
             blobs,
             meta,
             trust,

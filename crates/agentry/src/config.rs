@@ -83,6 +83,33 @@ pub fn apply_file(cmd: Command, args: &[OsString]) -> Result<Command, ConfigErro
     apply_str(cmd, &text, &path)
 }
 
+/// Keys holding arrays of tables, which no clap option takes: the command reads them with
+/// [`structured`].
+const STRUCTURED: &[&str] = &["serve.switchboard"];
+
+/// The value at `section.key` of the config file this invocation uses (`None` when there is
+/// no file or no such key).
+pub fn structured(section: &str, key: &str) -> Result<Option<toml::Value>, ConfigError> {
+    let args: Vec<OsString> = std::env::args_os().collect();
+    let Some((path, explicit)) = locate(&args) else {
+        return Ok(None);
+    };
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !explicit => return Ok(None),
+        Err(e) => {
+            return Err(ConfigError(format!(
+                "cannot read config file {}: {e}",
+                path.display()
+            )));
+        }
+    };
+    let table: toml::Table = text
+        .parse()
+        .map_err(|e| ConfigError(format!("config file {}: {e}", path.display())))?;
+    Ok(table.get(section).and_then(|s| s.get(key)).cloned())
+}
+
 /// Install the values of a TOML document as defaults on `cmd` (see the module docs).
 pub fn apply_str(cmd: Command, text: &str, path: &Path) -> Result<Command, ConfigError> {
     let table: toml::Table = text
@@ -103,6 +130,11 @@ fn apply_table(
         } else {
             format!("{section}.{key}")
         };
+        // Structured settings no flag can carry, read by their command itself
+        // ([`structured`]): `[[serve.switchboard]]`.
+        if STRUCTURED.contains(&where_.as_str()) {
+            continue;
+        }
         if let toml::Value::Table(sub) = value {
             if cmd.find_subcommand(key).is_none() {
                 return Err(ConfigError(format!(
@@ -252,6 +284,20 @@ mod tests {
             s.get_one::<String>("listen").map(String::as_str),
             Some("c:3")
         );
+    }
+
+    #[test]
+    fn switchboard_tables_are_left_to_serve() {
+        let toml = "[serve]\nlisten = \"b:2\"\n[[serve.switchboard]]\nprefix = \"mcp\"\n\
+                    kind = \"mcp\"\nurl = \"http://r.example\"\n";
+        let m = parse(toml, &["t", "serve"]).unwrap_or_else(|e| panic!("{e}"));
+        let (_, s) = m.subcommand().unwrap_or_else(|| panic!("no subcommand"));
+        assert_eq!(
+            s.get_one::<String>("listen").map(String::as_str),
+            Some("b:2")
+        );
+        // Anywhere else an array of tables is still refused.
+        assert!(parse("[[push.switchboard]]\nx = 1\n", &["t"]).is_err());
     }
 
     #[test]

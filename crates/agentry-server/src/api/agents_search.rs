@@ -37,7 +37,7 @@ use crate::state::AppState;
         ("facets" = Option<bool>, Query, description = "Count matches per capability, protocol, tier and namespace"),
         ("limit" = Option<usize>, Query, description = "Page size, 1..=100 (larger values are capped)"),
         ("cursor" = Option<String>, Query, description = "next_cursor of the previous page"),
-        ("scope" = Option<String>, Query, description = "local (default): this pod's index, which holds what the mesh replicated; federated: also ask every live peer in parallel, each with the pod's deadline, merged by digest, with the peers that did not answer listed in `federation.failed`"),
+        ("scope" = Option<String>, Query, description = "local (default): this pod's index, which holds what the mesh replicated; federated: also ask every live peer in parallel, each with the pod's deadline, merged by digest, with the peers that did not answer listed in `federation.failed`; switchboard: every configured switchboard source, in parallel (q and limit only; answers carry `failed`)"),
     ),
     responses(
         (status = 200, description = "A page of agents", body = SearchResponse),
@@ -48,16 +48,21 @@ use crate::state::AppState;
 pub async fn search(
     State(state): State<AppState>,
     RawQuery(raw): RawQuery,
-) -> ProblemResult<Json<SearchResponse>> {
-    let (federated, rest) = split_scope(raw.as_deref())?;
+) -> ProblemResult<axum::response::Response> {
+    use axum::response::IntoResponse;
+    let (scope, rest) = split_scope(raw.as_deref())?;
+    if scope == Scope::Switchboard {
+        let pairs = crate::query_string::decode(rest.as_deref())?;
+        return Ok(Json(super::switchboard::search_scope(&state, &pairs).await?).into_response());
+    }
     let query = search_query(rest.as_deref())?.with_timeout(QUERY_TIMEOUT);
     let limit = query.limit;
     let idx = index(&state)?;
     let page: SearchResponse = blocking(move || idx.search(&query).map_err(Problem::from))
         .await?
         .into();
-    if !federated {
-        return Ok(Json(page));
+    if scope == Scope::Local {
+        return Ok(Json(page).into_response());
     }
     let Some(mesh) = state.mesh.clone() else {
         return Err(Problem::bad_request(
@@ -67,23 +72,35 @@ pub async fn search(
     };
     let fed =
         crate::mesh::federated_search(&mesh, page, rest.as_deref().unwrap_or(""), limit).await;
-    Ok(Json(fed))
+    Ok(Json(fed).into_response())
 }
 
-/// Take `scope` out of the query string: whether it asks for a federated answer, and the
-/// rest (as received, for the peers).
-fn split_scope(raw: Option<&str>) -> Result<(bool, Option<String>), Problem> {
+/// Where a search looks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scope {
+    /// This pod's index (which holds what the mesh replicated).
+    Local,
+    /// This pod and every live mesh peer.
+    Federated,
+    /// The configured switchboard sources.
+    Switchboard,
+}
+
+/// Take `scope` out of the query string: where to search, and the rest (as received, for
+/// the peers).
+fn split_scope(raw: Option<&str>) -> Result<(Scope, Option<String>), Problem> {
     let pairs = crate::query_string::decode(raw)?;
-    let mut federated = false;
+    let mut scope = Scope::Local;
     for (k, v) in &pairs {
         if k == "scope" {
-            federated = match v.as_str() {
-                "local" => false,
-                "federated" => true,
+            scope = match v.as_str() {
+                "local" => Scope::Local,
+                "federated" => Scope::Federated,
+                "switchboard" => Scope::Switchboard,
                 other => {
                     return Err(Problem::bad_request(
                         "scope",
-                        format!("{other:?}: expected local or federated"),
+                        format!("{other:?}: expected local, federated or switchboard"),
                     ));
                 }
             };
@@ -95,5 +112,5 @@ fn split_scope(raw: Option<&str>) -> Result<(bool, Option<String>), Problem> {
             .collect::<Vec<_>>()
             .join("&")
     });
-    Ok((federated, rest))
+    Ok((scope, rest))
 }

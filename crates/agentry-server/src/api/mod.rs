@@ -19,6 +19,7 @@ pub mod agents_search;
 pub mod capabilities;
 pub mod mesh;
 pub mod openapi;
+pub mod switchboard;
 pub mod trust_get;
 pub mod wire;
 
@@ -80,6 +81,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/openapi.json", get(openapi::openapi_json))
         .route("/api/v1/mesh/status", get(mesh::status))
         .route("/api/v1/mesh/peers", get(mesh::peers))
+        .merge(switchboard::routes())
 }
 
 /// The pod's discovery index, or 503 when it is not open.

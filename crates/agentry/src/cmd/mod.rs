@@ -195,6 +195,8 @@ commands! {
     delete => Delete,
     /// Remove blobs no manifest references (online through --registry, or on --data).
     gc => Gc,
+    /// Import a switchboard source's records into a pod, with a progress bar.
+    import => Import,
     /// Show a manifest: layers, annotations, referrers.
     inspect => Inspect,
     /// Generate an Ed25519 signing key (FILE, mode 0600) and its public key (FILE.pub).
@@ -213,6 +215,8 @@ commands! {
     push => Push,
     /// Rebuild the discovery index from the stored records (pod stopped), with a progress bar.
     reindex => Reindex,
+    /// Resolve a switchboard reference (@prefix:name) through a pod.
+    resolve => Resolve,
     /// Find agents by words, meaning, capability and filters.
     search => Search,
     /// Run a registry pod (OCI /v2/, discovery /api/v1/, /health, /ready).

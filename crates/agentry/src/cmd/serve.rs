@@ -233,6 +233,11 @@ impl Args {
         config.role = m.role;
         config.mesh_query_timeout = Duration::from_millis(m.mesh_query_timeout_ms);
         config.mesh_cache_mb = m.mesh_cache_mb;
+        if let Some(v) = crate::config::structured("serve", "switchboard")? {
+            config.switchboard = v
+                .try_into()
+                .map_err(|e| anyhow::anyhow!("config file: [[serve.switchboard]]: {e}"))?;
+        }
         Ok(config)
     }
 }
