@@ -48,6 +48,9 @@ use bytes::Bytes;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{Postgres, Row, Transaction};
 
+/// The connection pool type (so callers need not depend on sqlx).
+pub use sqlx::PgPool as Pool;
+
 /// The embedded migrations of this build.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
