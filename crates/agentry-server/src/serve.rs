@@ -34,12 +34,7 @@ impl Server {
                 let store =
                     agentry_store_postgres::PgMetadataStore::connect(url, !config.no_migrate)
                         .await
-                        .with_context(|| {
-                            format!(
-                                "cannot open the metadata database {}",
-                                agentry_store_postgres::redact_url(url)
-                            )
-                        })?;
+                        .context("cannot open the PostgreSQL metadata store (--metadata)")?;
                 tracing::info!(metadata = %agentry_store_postgres::redact_url(url), "metadata in PostgreSQL");
                 Arc::new(store)
             }
