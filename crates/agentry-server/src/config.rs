@@ -34,6 +34,12 @@ pub struct ServeConfig {
     pub strict_records: bool,
     /// Page cache of the metadata database (MiB). The OS page cache holds the file as well.
     pub meta_cache_mb: u64,
+    /// Metadata in PostgreSQL (`postgres://…` or `postgresql://…`) instead of `meta.redb` under
+    /// `data` (blobs and the search index stay there). Never logged with its password.
+    pub metadata: Option<String>,
+    /// Do not apply pending metadata migrations at start (PostgreSQL only): refuse to start
+    /// unless the schema is up to date (`agentry db migrate` applies it).
+    pub no_migrate: bool,
     /// Arithmetic of the local embedding model: `auto` (keep the index's, `int8` for a new
     /// one), `f32` (the model's own numbers) or `int8` (1.4–2.4× faster, vectors within cosine
     /// ~0.99). A fixed value that differs from the index's makes the stored vectors stale until
@@ -113,6 +119,8 @@ impl Default for ServeConfig {
             max_record_bytes: 4 * 1024 * 1024,
             strict_records: false,
             meta_cache_mb: 64,
+            metadata: None,
+            no_migrate: false,
             embed_precision: agentry_embed::PrecisionChoice::Auto,
             upload_ttl: Duration::from_secs(24 * 3600),
             housekeeping_interval: Duration::from_secs(600),
@@ -234,6 +242,14 @@ impl ServeConfig {
             );
         }
         agentry_switchboard::validate_all(&self.switchboard)?;
+        if let Some(m) = &self.metadata
+            && !agentry_store_postgres::is_postgres_url(m)
+        {
+            return Err(format!(
+                "metadata: expected a postgres:// or postgresql:// URL, got {}",
+                agentry_store_postgres::redact_url(m)
+            ));
+        }
         if self.upload_ttl.is_zero() {
             return Err("upload_ttl must be positive".into());
         }

@@ -14,7 +14,12 @@ pub async fn health() -> Response {
 }
 
 pub async fn ready(State(state): State<AppState>) -> Response {
-    let store_ok = state.meta.list_repositories(None, 1).await.is_ok();
+    // Bounded: a metadata server that stopped answering must make the pod unready, not
+    // hang the probe (PostgreSQL's own ping is cached for about a second).
+    let store_ok = matches!(
+        tokio::time::timeout(std::time::Duration::from_secs(3), state.meta.ping()).await,
+        Ok(Ok(()))
+    );
     let ready = state.is_ready() && store_ok;
     // Semantic search is reported, not required: a pod without the model still serves
     // every other query kind.

@@ -29,23 +29,35 @@ impl Server {
         let blobs = FsBlobStore::open(&config.data)
             .with_context(|| format!("cannot open blob store in {}", config.data.display()))?;
         let data = config.data_dir();
-        let meta_path = data.meta_db();
-        let meta = RedbMetadataStore::open_with_cache(
-            &meta_path,
-            usize::try_from(config.meta_cache_mb.saturating_mul(1 << 20)).unwrap_or(usize::MAX),
-        ).with_context(|| {
-            format!(
-                "cannot open metadata database {} (is another agentry process using this data directory?)",
-                meta_path.display()
-            )
-        })?;
+        let meta: Arc<dyn agentry_store::MetadataStore> = match &config.metadata {
+            Some(url) => {
+                let store =
+                    agentry_store_postgres::PgMetadataStore::connect(url, !config.no_migrate)
+                        .await
+                        .context("cannot open the PostgreSQL metadata store (--metadata)")?;
+                tracing::info!(metadata = %agentry_store_postgres::redact_url(url), "metadata in PostgreSQL");
+                Arc::new(store)
+            }
+            None => {
+                let meta_path = data.meta_db();
+                Arc::new(RedbMetadataStore::open_with_cache(
+                    &meta_path,
+                    usize::try_from(config.meta_cache_mb.saturating_mul(1 << 20)).unwrap_or(usize::MAX),
+                ).with_context(|| {
+                    format!(
+                        "cannot open metadata database {} (is another agentry process using this data directory?)",
+                        meta_path.display()
+                    )
+                })?)
+            }
+        };
         let auth = match &config.htpasswd {
             Some(p) => Some(Htpasswd::load(p).map_err(anyhow::Error::msg)?),
             None => None,
         };
         let search = open_search_index(&data, config.embed_precision)?;
         let mesh = crate::mesh::start(&config).await?;
-        let state = AppState::new(Arc::new(blobs), Arc::new(meta), config, auth)
+        let state = AppState::new(Arc::new(blobs), meta, config, auth)
             .with_search(search)
             .with_mesh(mesh);
         Ok(Server { state })

@@ -208,4 +208,12 @@ pub trait MetadataStore: Send + Sync + 'static {
         candidates: &[Digest],
         linked_before: i64,
     ) -> StoreResult<Vec<Digest>>;
+
+    // ---- readiness ----
+
+    /// Cheap check that the store answers (the pod's `/ready`). Backends on a network
+    /// service override it with a bounded, cached probe.
+    async fn ping(&self) -> StoreResult<()> {
+        self.list_repositories(None, 1).await.map(|_| ())
+    }
 }

@@ -191,6 +191,8 @@ commands! {
     catalog => Catalog,
     /// Convert an agent description to another format (OSSA, A2A, OASF, MCP, NANDA, simple).
     convert => Convert,
+    /// Apply or inspect the PostgreSQL metadata schema (migrate, status).
+    db => Db,
     /// Delete a manifest (by tag or digest), or only a tag.
     delete => Delete,
     /// Remove blobs no manifest references (online through --registry, or on --data).

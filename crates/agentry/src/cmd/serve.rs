@@ -58,6 +58,17 @@ pub struct Args {
     #[arg(long, env = "AGENTRY_META_CACHE_MB", default_value_t = 64, value_name = "MIB")]
     pub meta_cache_mb: u64,
 
+    /// Keep metadata in PostgreSQL instead of <data>/meta.redb: postgres://USER[:PASSWORD]@HOST[:PORT]/DB
+    /// (blobs and the search index stay under --data). Several pods may share one database.
+    /// The password is never logged.
+    #[arg(long, env = "AGENTRY_METADATA", value_name = "URL")]
+    pub metadata: Option<String>,
+
+    /// With --metadata: do not apply pending schema migrations at start; refuse to start
+    /// unless `agentry db migrate` has brought the schema up to date.
+    #[arg(long, env = "AGENTRY_NO_MIGRATE", value_parser = clap::builder::FalseyValueParser::new())]
+    pub no_migrate: bool,
+
     #[command(flatten)]
     pub embed_precision: EmbedPrecisionArgs,
 
@@ -212,6 +223,8 @@ impl Args {
             max_manifest_bytes: self.max_manifest_bytes,
             max_blob_bytes: self.max_blob_bytes,
             meta_cache_mb: self.meta_cache_mb,
+            metadata: self.metadata.clone(),
+            no_migrate: self.no_migrate,
             strict_records: self.strict_records,
             embed_precision: self.embed_precision.embed_precision,
             upload_ttl: Duration::from_secs(self.upload_ttl),
