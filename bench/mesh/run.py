@@ -190,7 +190,8 @@ def federated(root: Path) -> dict:
 
 
 def main():
-    with tempfile.TemporaryDirectory() as d:
+    # A pod stopping may still be removing index files while the directory is cleaned up.
+    with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as d:
         root = Path(d)
         print(f"binary: {BIN}")
         print("| pods | join (all alive everywhere) | write → all pods p50 | max | Formula 3 bound (t_gossip 1 s, d 0.1 ms / 100 ms) |")
