@@ -104,6 +104,15 @@ pub struct ServeConfig {
     pub mesh_cache_mb: u64,
     /// Registries reached through the switchboard (`[[serve.switchboard]]` tables).
     pub switchboard: Vec<agentry_switchboard::SourceConfig>,
+    /// Roles per namespace and API keys (TOML, [`agentry_auth::Policy`]). With `htpasswd` and
+    /// no policy, every signed-in user is admin everywhere and anonymous callers get nothing.
+    pub auth_policy: Option<PathBuf>,
+    /// The pod's public base URL (`https://registry.example.com`), for the token realm it
+    /// names in challenges; derived from each request's `Host` when unset.
+    pub public_url: Option<String>,
+    /// Lifetime of the tokens `/token` issues.
+    #[serde(with = "humantime_secs")]
+    pub token_ttl: Duration,
 }
 
 impl Default for ServeConfig {
@@ -144,6 +153,9 @@ impl Default for ServeConfig {
             mesh_query_timeout: Duration::from_millis(1000),
             mesh_cache_mb: 10 * 1024,
             switchboard: Vec::new(),
+            auth_policy: None,
+            public_url: None,
+            token_ttl: Duration::from_secs(300),
         }
     }
 }
@@ -179,8 +191,26 @@ mod humantime_millis {
 }
 
 impl ServeConfig {
+    /// The `service` the pod's tokens are for (their audience): the public URL's host, or
+    /// `agentry`.
+    pub fn token_service(&self) -> String {
+        self.public_url
+            .as_deref()
+            .and_then(|u| u.split("://").nth(1))
+            .map(|h| h.trim_end_matches('/').to_owned())
+            .unwrap_or_else(|| "agentry".to_owned())
+    }
+
     /// Check combinations that cannot work, with a message naming the setting.
     pub fn validate(&self) -> Result<(), String> {
+        if let Some(u) = &self.public_url
+            && !(u.starts_with("http://") || u.starts_with("https://"))
+        {
+            return Err(format!("public_url: {u:?} is not an http(s) URL"));
+        }
+        if self.token_ttl.is_zero() || self.token_ttl > Duration::from_secs(24 * 3600) {
+            return Err("token_ttl: expected 1 second to 24 hours".into());
+        }
         match (&self.tls_cert, &self.tls_key) {
             (Some(_), None) => return Err("tls_cert is set but tls_key is not".into()),
             (None, Some(_)) => return Err("tls_key is set but tls_cert is not".into()),

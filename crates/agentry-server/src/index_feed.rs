@@ -44,6 +44,11 @@ impl IndexFeed {
         })
     }
 
+    /// Records waiting for a batch (the embedding queue).
+    pub fn queued(&self) -> usize {
+        self.state.lock().queue.len()
+    }
+
     /// Index `agent`; returns once it is committed and visible to every query kind (or the
     /// reason it could not be indexed).
     pub async fn upsert(self: &Arc<Self>, agent: IndexedAgent) -> Result<(), String> {

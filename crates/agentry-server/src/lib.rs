@@ -11,12 +11,16 @@
 
 pub mod admin;
 pub mod api;
+pub mod audit;
 pub mod auth;
 pub mod config;
 pub mod error;
+pub mod events;
+pub mod graphql;
 pub mod health;
 pub mod index_feed;
 pub mod mesh;
+pub mod metrics;
 pub mod oci;
 pub mod problem;
 pub mod query_string;

@@ -589,7 +589,23 @@ async fn apply(
     if let Some(mut agent) = agent {
         agent.trust_tier = r.agent.trust_tier;
         agent.source_pod = r.origin.clone();
+        let version = agent.record.identity.version.clone();
         feed.upsert(agent).await?;
+        // The same digest announced again is its tier changing; a new one is a publication.
+        let change = if have {
+            crate::events::Change::TrustChanged
+        } else {
+            crate::events::Change::Published
+        };
+        crate::events::agent(
+            state,
+            change,
+            repo,
+            digest,
+            Some(&version),
+            Some(r.agent.trust_tier),
+            Some(&r.origin),
+        );
     }
     Ok(())
 }

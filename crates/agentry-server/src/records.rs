@@ -184,7 +184,16 @@ pub async fn on_manifest_deleted(state: &AppState, repo: &RepoName, digest: &Dig
     };
     let (r, d) = (repo.clone(), digest.clone());
     match tokio::task::spawn_blocking(move || idx.remove(&r, &d)).await {
-        Ok(Ok(_)) => {}
+        Ok(Ok(true)) => crate::events::agent(
+            state,
+            crate::events::Change::Deleted,
+            repo,
+            digest,
+            None,
+            None,
+            None,
+        ),
+        Ok(Ok(false)) => {}
         Ok(Err(e)) => {
             tracing::error!(%repo, %digest, error = %e, "removing the agent from the index failed")
         }

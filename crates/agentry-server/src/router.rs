@@ -15,15 +15,27 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/health", get(health::health))
         .route("/ready", get(health::ready))
+        .route("/token", get(auth::token))
         .route("/v2", any(oci::route))
         .route("/v2/", any(oci::route))
         .route("/v2/{*path}", any(oci::route))
         .route("/api/v1/admin/gc", post(admin::gc))
         .route("/api/v1/admin/reindex", post(admin::reindex))
+        .route("/api/v1/admin/audit", get(crate::audit::query))
+        .route("/metrics", get(crate::metrics::metrics))
         .merge(crate::api::routes())
+        .merge(crate::graphql::routes())
         .layer(middleware::from_fn_with_state(
             state.clone(),
             auth::require_auth,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::audit::track,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::metrics::track,
         ))
         .layer(middleware::from_fn(access_log))
         .with_state(state)

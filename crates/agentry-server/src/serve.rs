@@ -57,9 +57,34 @@ impl Server {
         };
         let search = open_search_index(&data, config.embed_precision)?;
         let mesh = crate::mesh::start(&config).await?;
-        let state = AppState::new(Arc::new(blobs), meta, config, auth)
+        let audit = crate::audit::Audit::open(&data.audit())
+            .with_context(|| format!("cannot open the audit log in {}", data.audit().display()))?;
+        let policy = match &config.auth_policy {
+            Some(p) => agentry_auth::Policy::load(p)
+                .map_err(|e| anyhow::anyhow!("auth_policy {}: {e}", p.display()))?,
+            None => agentry_auth::Policy::signed_in_admin(),
+        };
+        let tokens = if auth.is_some() || config.auth_policy.is_some() {
+            let key = crate::auth::token_key(&data.root().join("auth"))
+                .context("cannot read or create the token key in <data>/auth")?;
+            Some(Arc::new(
+                agentry_auth::TokenIssuer::new(
+                    &key,
+                    "agentry",
+                    config.token_service(),
+                    config.token_ttl,
+                )
+                .map_err(|e| anyhow::anyhow!("the token key in <data>/auth: {e}"))?,
+            ))
+        } else {
+            None
+        };
+        let mut state = AppState::new(Arc::new(blobs), meta, config, auth)
             .with_search(search)
             .with_mesh(mesh);
+        state.audit = Some(audit);
+        state.policy = Arc::new(policy);
+        state.tokens = tokens;
         Ok(Server { state })
     }
 
@@ -116,6 +141,7 @@ impl BoundServer {
         let housekeeping = tokio::spawn(housekeeping(state.clone()));
         let reverify = tokio::spawn(trust_reverify(state.clone()));
         let follower = tokio::spawn(crate::mesh::follow(state.clone()));
+        let mesh_watch = tokio::spawn(crate::events::watch_mesh(state.clone()));
 
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let ready_state = state.clone();
@@ -151,7 +177,7 @@ impl BoundServer {
             axum_server::from_tcp_rustls(listener, tls)?
                 .map(|a| a.acceptor(axum_server::accept::NoDelayAcceptor::new()))
                 .handle(handle)
-                .serve(app.into_make_service())
+                .serve(app.into_make_service_with_connect_info::<SocketAddr>())
                 .await
                 .context("server failed")
         } else {
@@ -166,7 +192,11 @@ impl BoundServer {
                     tracing::debug!(error = %e, "cannot set TCP_NODELAY");
                 }
             });
-            let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
+            let serve = axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(async move {
                 let _ = rx.wait_for(|s| *s).await;
             });
             // Bound the drain: after the grace period, stop waiting for slow clients.
@@ -185,6 +215,7 @@ impl BoundServer {
         housekeeping.abort();
         reverify.abort();
         follower.abort();
+        mesh_watch.abort();
         if let Some(mesh) = &state.mesh {
             // Graceful leave: peers mark this pod left at once instead of suspecting it.
             mesh.handle.shutdown(true).await;

@@ -15,6 +15,10 @@ pub struct AppState {
     pub meta: Arc<dyn MetadataStore>,
     pub config: Arc<ServeConfig>,
     pub auth: Option<Arc<Htpasswd>>,
+    /// Who may do what (`config.auth_policy`, or every htpasswd user admin).
+    pub policy: Arc<agentry_auth::Policy>,
+    /// Issues and verifies the pod's tokens, when access control is on.
+    pub tokens: Option<Arc<agentry_auth::TokenIssuer>>,
     /// The discovery index (`<data>/search`); `None` in pods built without one (some tests).
     pub search: Option<Arc<agentry_search::SearchIndex>>,
     /// Held while an online reindex runs (one at a time).
@@ -27,6 +31,12 @@ pub struct AppState {
     pub mesh: Option<Arc<crate::mesh::Mesh>>,
     /// The switchboard's sources (`config.switchboard`) and import jobs.
     pub switchboard: Arc<crate::api::switchboard::Sources>,
+    /// The live feed of changes GraphQL subscriptions read.
+    pub events: Arc<crate::events::Events>,
+    /// The figures `/metrics` serves.
+    pub metrics: Arc<crate::metrics::Metrics>,
+    /// The append-only audit log (`<data>/audit/`); `None` in pods built without one.
+    pub audit: Option<Arc<crate::audit::Audit>>,
     ready: Arc<AtomicBool>,
 }
 
@@ -46,10 +56,15 @@ impl AppState {
             trust,
             config: Arc::new(config),
             auth: auth.map(Arc::new),
+            policy: Arc::new(agentry_auth::Policy::signed_in_admin()),
+            tokens: None,
             search: None,
             reindexing: Arc::default(),
             index_feed: None,
             mesh: None,
+            events: Arc::default(),
+            metrics: Arc::default(),
+            audit: None,
             ready: Arc::new(AtomicBool::new(false)),
         }
     }

@@ -283,6 +283,15 @@ pub async fn on_referrer_stored(state: &AppState, repo: &RepoName, subject: &Dig
                 r.tier,
             )
             .await;
+            crate::events::agent(
+                state,
+                crate::events::Change::TrustChanged,
+                repo,
+                subject,
+                Some(&entry.record.identity.version),
+                Some(r.tier),
+                None,
+            );
         }
         Err(e) => tracing::error!(%repo, %subject, error = ?e, "re-verifying failed"),
     }
@@ -356,6 +365,15 @@ pub async fn reverify_all(state: &AppState) -> Result<usize, agentry_store::Stor
                     tier,
                 )
                 .await;
+                crate::events::agent(
+                    state,
+                    crate::events::Change::TrustChanged,
+                    &e.repo,
+                    &e.manifest_digest,
+                    Some(&e.record.identity.version),
+                    Some(tier),
+                    None,
+                );
                 changed += 1;
             }
         }

@@ -1133,15 +1133,15 @@ async fn wrong_content_length_is_a_client_error() {
 }
 
 #[tokio::test]
-async fn basic_auth_challenge_when_htpasswd_is_configured() {
+async fn token_challenge_when_htpasswd_is_configured() {
     let (pod, _htpasswd) = pod_with_users(&["alice"]).await;
     let r = pod.client.get(pod.u("/v2/")).send().await.expect("get");
     assert_eq!(r.status(), 401);
-    assert!(
-        r.headers()["www-authenticate"]
-            .to_str()
-            .expect("hdr")
-            .starts_with("Basic realm=")
+    // The Docker registry token flow: the realm is this pod's /token; Basic credentials are
+    // still accepted on every request.
+    assert_eq!(
+        r.headers()["www-authenticate"].to_str().expect("hdr"),
+        format!("Bearer realm=\"{}/token\",service=\"agentry\"", pod.url)
     );
     assert_eq!(error_code(r).await, "UNAUTHORIZED");
     let r = pod

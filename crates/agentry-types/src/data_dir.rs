@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 /// blobs/        content-addressed blobs          uploads/   resumable upload areas
 /// tmp/, trash/  in-flight writes, blobs a GC is deleting
 /// meta.redb     the metadata database            search/    the discovery index
-/// models/<name> embedding models
+/// models/<name> embedding models              audit/     the append-only audit log
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DataDir {
@@ -56,6 +56,11 @@ impl DataDir {
     /// The discovery index (derived from the store; `agentry reindex` rebuilds it).
     pub fn search(&self) -> PathBuf {
         self.root.join("search")
+    }
+
+    /// The append-only audit log (`audit/audit.jsonl`).
+    pub fn audit(&self) -> PathBuf {
+        self.root.join("audit")
     }
 
     /// Where embedding models are installed.

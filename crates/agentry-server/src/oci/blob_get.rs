@@ -98,6 +98,9 @@ pub(crate) async fn get(
             return Ok(resp);
         }
         if let Err(e) = crate::mesh::fetch_blob(state, &repo, &digest, size).await {
+            state
+                .metrics
+                .pull_through(crate::metrics::CacheResult::Failed);
             return Err(ApiError::new(
                 OciErrorCode::BlobUnknown,
                 format!(
@@ -105,6 +108,13 @@ pub(crate) async fn get(
                 ),
             ));
         }
+        state
+            .metrics
+            .pull_through(crate::metrics::CacheResult::Miss);
+    } else if let Some(mesh) = &state.mesh
+        && mesh.origin_api(&repo).is_some()
+    {
+        state.metrics.pull_through(crate::metrics::CacheResult::Hit);
     }
     if let Some(mesh) = &state.mesh {
         mesh.served(&digest);

@@ -138,6 +138,15 @@ pub(crate) async fn put(
             tier,
         )
         .await;
+        crate::events::agent(
+            state,
+            crate::events::Change::Published,
+            &repo,
+            &digest,
+            Some(&r.identity.version),
+            Some(tier),
+            None,
+        );
     }
     if let Some(subject) = &parsed.subject
         && agentry_trust::referrers::classify_referrer(

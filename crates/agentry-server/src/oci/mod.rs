@@ -245,10 +245,12 @@ pub(crate) async fn append_body(state: &AppState, id: &UploadId, req: Request) -
             .ok_or_else(|| ApiError::new(OciErrorCode::BlobUploadUnknown, "upload is gone"))?,
     };
     let body = body_stream(req.into_body());
-    Ok(state
+    let size = state
         .blobs
         .upload_append(id, offset, body, expected_len, state.config.max_blob_bytes)
-        .await?)
+        .await?;
+    state.metrics.push_bytes.inc_by(size.saturating_sub(offset));
+    Ok(size)
 }
 
 /// 202 response for an upload in progress: `Location`, `Range`, `Docker-Upload-UUID`.

@@ -35,6 +35,7 @@ pub(crate) async fn post(state: &AppState, repo: RepoName, req: Request) -> ApiR
             .blobs
             .put(&digest, body, expected_len, state.config.max_blob_bytes)
             .await?;
+        state.metrics.push_bytes.inc_by(size);
         state.meta.link_blob(&repo, &digest, size).await?;
         tracing::info!(repo = %repo, digest = %digest, size, "blob stored (monolithic)");
         return Ok(blob_created(&repo, &digest));

@@ -185,3 +185,46 @@ impl Pod {
         (status, body)
     }
 }
+
+pub const A2A_CARD: &str = "application/vnd.a2a.card.v1+json";
+
+/// An A2A 0.3 card with one skill `(id, name, description)`.
+pub fn card(name: &str, version: &str, description: &str, skill: (&str, &str, &str)) -> Vec<u8> {
+    serde_json::to_vec(&serde_json::json!({
+        "protocolVersion": "0.3.0",
+        "name": name,
+        "description": description,
+        "url": "http://localhost:10000/",
+        "version": version,
+        "capabilities": {"streaming": false},
+        "defaultInputModes": ["text/plain"],
+        "defaultOutputModes": ["text/plain"],
+        "skills": [{"id": skill.0, "name": skill.1, "description": skill.2, "tags": [skill.0]}]
+    }))
+    .unwrap_or_default()
+}
+
+/// Push an agent artifact (one A2A card layer) to `repo:tag`; returns the manifest digest.
+pub async fn push_agent(pod: &Pod, repo: &str, tag: &str, card: &[u8]) -> Digest {
+    let config = b"{}";
+    let cd = pod.push_blob(repo, config).await;
+    let ld = pod.push_blob(repo, card).await;
+    let m = serde_json::to_vec(&serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": OCI_MANIFEST,
+        "artifactType": agentry_types::AGENT_ARTIFACT_TYPE,
+        "config": {"mediaType": "application/vnd.oci.empty.v1+json", "digest": cd.to_string(), "size": config.len()},
+        "layers": [{"mediaType": A2A_CARD, "digest": ld.to_string(), "size": card.len(),
+                    "annotations": {"org.opencontainers.image.title": "agent-card.json"}}],
+    }))
+    .unwrap_or_default();
+    let r = pod.put_manifest(repo, tag, OCI_MANIFEST, &m).await;
+    let status = r.status();
+    assert_eq!(
+        status,
+        201,
+        "push {repo}:{tag}: {}",
+        r.text().await.unwrap_or_default()
+    );
+    Digest::sha256(&m)
+}
