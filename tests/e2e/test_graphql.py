@@ -49,7 +49,9 @@ def test_subscriber_receives_the_push_and_query_finds_it(tmp_path, agentry_bin, 
     errors: list[BaseException] = []
 
     async def subscribe() -> None:
-        transport = WebsocketsTransport(url=ws_url)
+        transport = WebsocketsTransport(
+            url=ws_url, subprotocols=[WebsocketsTransport.GRAPHQLWS_SUBPROTOCOL]
+        )
         async with Client(transport=transport) as session:
             sub = parse(
                 "subscription($ns: String) { agentPublished(namespace: $ns) "
