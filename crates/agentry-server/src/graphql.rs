@@ -521,7 +521,7 @@ impl QueryRoot {
             qs.finish()
         };
         let state = app(ctx).clone();
-        let resp = crate::api::agents_search::search(State(state), RawQuery(Some(raw)))
+        let resp = crate::api::agents_search::search(State(state), None, RawQuery(Some(raw)))
             .await
             .into_response();
         let page: RestPage = rest(resp).await?;

@@ -79,10 +79,14 @@ impl ResultItem {
     }
 }
 
-/// `/agents/{namespace}/{name}[/{version}]`, each segment encoded (namespaces keep their `/`).
+/// `/agents/{namespace}/{name}[/{version}]`, each part one encoded path segment (a namespace
+/// of several components is one segment, its `/` written `%2F`).
 pub fn agent_href(namespace: &str, name: &str, version: Option<&str>) -> String {
-    let ns: Vec<String> = namespace.split('/').map(encode_component).collect();
-    let mut h = format!("/agents/{}/{}", ns.join("/"), encode_component(name));
+    let mut h = format!(
+        "/agents/{}/{}",
+        encode_component(namespace),
+        encode_component(name)
+    );
     if let Some(v) = version {
         h.push('/');
         h.push_str(&encode_component(v));
@@ -864,7 +868,7 @@ mod tests {
             ..AgentPage::default()
         };
         let html = agent_page(&chrome(), &a).into_string();
-        assert!(html.contains("href=\"/agents/acme/team/bot/1.0.0\""));
+        assert!(html.contains("href=\"/agents/acme%2Fteam/bot/1.0.0\""));
         assert!(html.contains("agentry pull localhost:5000/acme/team/bot:2.0.0"));
         assert!(html.contains("skopeo copy"));
         assert!(html.contains("oras pull"));

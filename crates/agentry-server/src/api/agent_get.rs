@@ -163,7 +163,7 @@ fn detail_response(
 
 /// `namespace/name`, `namespace/name/version` or `namespace/name@range` → (the matching
 /// version's hit, every version of the repository highest first).
-fn resolve_path(
+pub fn resolve_path(
     idx: &SearchIndex,
     path: String,
     prerelease: bool,

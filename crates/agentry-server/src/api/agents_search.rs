@@ -47,22 +47,48 @@ use crate::state::AppState;
 )]
 pub async fn search(
     State(state): State<AppState>,
+    caller: Option<axum::Extension<crate::auth::Caller>>,
     RawQuery(raw): RawQuery,
 ) -> ProblemResult<axum::response::Response> {
     use axum::response::IntoResponse;
-    let (scope, rest) = split_scope(raw.as_deref())?;
+    let caller = caller.map_or_else(crate::auth::Caller::anonymous, |c| c.0);
+    Ok(match answer(&state, &caller, raw.as_deref()).await? {
+        SearchAnswer::Page(page) => Json(page).into_response(),
+        SearchAnswer::Switchboard(v) => Json(v).into_response(),
+    })
+}
+
+/// What a search answers: a page of the pod's (or the mesh's) agents, or the switchboard's
+/// merged answer.
+#[derive(Debug)]
+pub enum SearchAnswer {
+    Page(SearchResponse),
+    Switchboard(serde_json::Value),
+}
+
+/// The search behind `GET /api/v1/agents`, for every surface that offers it (REST, GraphQL,
+/// the web UI): `raw` is the query string, parsed and refused exactly as the REST API does.
+pub async fn answer(
+    state: &AppState,
+    caller: &crate::auth::Caller,
+    raw: Option<&str>,
+) -> ProblemResult<SearchAnswer> {
+    let _ = caller;
+    let (scope, rest) = split_scope(raw)?;
     if scope == Scope::Switchboard {
         let pairs = crate::query_string::decode(rest.as_deref())?;
-        return Ok(Json(super::switchboard::search_scope(&state, &pairs).await?).into_response());
+        return Ok(SearchAnswer::Switchboard(
+            super::switchboard::search_scope(state, &pairs).await?,
+        ));
     }
     let query = search_query(rest.as_deref())?.with_timeout(QUERY_TIMEOUT);
     let limit = query.limit;
-    let idx = index(&state)?;
+    let idx = index(state)?;
     let page: SearchResponse = blocking(move || idx.search(&query).map_err(Problem::from))
         .await?
         .into();
     if scope == Scope::Local {
-        return Ok(Json(page).into_response());
+        return Ok(SearchAnswer::Page(page));
     }
     let Some(mesh) = state.mesh.clone() else {
         return Err(Problem::bad_request(
@@ -72,7 +98,7 @@ pub async fn search(
     };
     let fed =
         crate::mesh::federated_search(&mesh, page, rest.as_deref().unwrap_or(""), limit).await;
-    Ok(Json(fed).into_response())
+    Ok(SearchAnswer::Page(fed))
 }
 
 /// Where a search looks.

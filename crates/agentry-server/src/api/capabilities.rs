@@ -36,8 +36,11 @@ pub async fn capabilities(
             }
         }
     }
-    let idx = index(&state)?;
-    let tree =
-        blocking(move || idx.capabilities(version.as_deref()).map_err(Problem::from)).await?;
-    Ok(Json(tree))
+    Ok(Json(tree(&state, version).await?))
+}
+
+/// The OASF taxonomy (`version`, default 1.1.0) with the number of agents under each class.
+pub async fn tree(state: &AppState, version: Option<String>) -> ProblemResult<CapabilityTree> {
+    let idx = index(state)?;
+    blocking(move || idx.capabilities(version.as_deref()).map_err(Problem::from)).await
 }

@@ -35,7 +35,12 @@ pub struct Status {
 }
 
 pub async fn status(State(state): State<AppState>) -> ProblemResult<Json<Status>> {
-    let m = mesh(&state)?;
+    Ok(Json(status_of(&state).await?))
+}
+
+/// The mesh as this pod sees it (404 problem when the pod is not in a mesh).
+pub async fn status_of(state: &AppState) -> ProblemResult<Status> {
+    let m = mesh(state)?;
     let peers = m.handle.peers().await;
     let recs = m.handle.records().await;
     let mut members = std::collections::BTreeMap::new();
@@ -51,7 +56,7 @@ pub async fn status(State(state): State<AppState>) -> ProblemResult<Json<Status>
             *records.entry(r.origin.clone()).or_insert(0) += 1;
         }
     }
-    Ok(Json(Status {
+    Ok(Status {
         pod: m.pod.clone(),
         role: m.role.to_string(),
         api: m.api.clone(),
@@ -59,7 +64,7 @@ pub async fn status(State(state): State<AppState>) -> ProblemResult<Json<Status>
         members,
         records,
         tombstones,
-    }))
+    })
 }
 
 #[derive(Serialize)]
@@ -69,9 +74,14 @@ pub struct Peers {
 }
 
 pub async fn peers(State(state): State<AppState>) -> ProblemResult<Json<Peers>> {
-    let m = mesh(&state)?;
-    Ok(Json(Peers {
+    Ok(Json(peers_of(&state).await?))
+}
+
+/// The mesh members this pod knows, with their state and lag.
+pub async fn peers_of(state: &AppState) -> ProblemResult<Peers> {
+    let m = mesh(state)?;
+    Ok(Peers {
         pod: m.pod.clone(),
         peers: m.handle.peers().await,
-    }))
+    })
 }

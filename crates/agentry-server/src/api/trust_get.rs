@@ -15,7 +15,7 @@ use crate::problem::Problem;
 use crate::state::AppState;
 
 /// Artifact types of signatures (cosign, Notary v2, Sigstore bundles).
-const SIGNATURE_TYPES: &[&str] = &[
+pub(crate) const SIGNATURE_TYPES: &[&str] = &[
     "application/vnd.dev.cosign.artifact.sig.v1+json",
     "application/vnd.cncf.notary.signature",
     "application/vnd.dev.sigstore.bundle.v0.3+json",
@@ -84,7 +84,13 @@ pub async fn trust(
     let digest: Digest = digest
         .parse()
         .map_err(|e: agentry_types::DigestError| Problem::bad_request("digest", e.to_string()))?;
-    let idx = index(&state)?;
+    Ok(Json(trust_state(&state, &digest).await?))
+}
+
+/// The trust engine's verdict on `digest`, judged now, over every repository holding it.
+pub async fn trust_state(state: &AppState, digest: &Digest) -> ProblemResult<TrustState> {
+    let digest = digest.clone();
+    let idx = index(state)?;
     let d = digest.clone();
     let items: Vec<AgentHit> = blocking(move || Ok(idx.by_digest(&d))).await?;
     if items.is_empty() {
@@ -103,7 +109,7 @@ pub async fn trust(
                 Problem::internal("the server failed to answer; see its log")
             })?;
         if let Ok(Some(entry)) = state.meta.record(repo_name, &digest).await {
-            let report = crate::trust::report(&state, repo_name, &digest, &entry.record)
+            let report = crate::trust::report(state, repo_name, &digest, &entry.record)
                 .await
                 .map_err(|e| {
                     tracing::error!(error = ?e, "trust evaluation failed");
@@ -130,7 +136,7 @@ pub async fn trust(
             "no agent record for digest {digest}"
         )));
     };
-    Ok(Json(TrustState {
+    Ok(TrustState {
         digest: digest.to_string(),
         digest_verified: true,
         signed: !signatures.is_empty(),
@@ -149,5 +155,5 @@ pub async fn trust(
                 trust_tier: i.trust_tier,
             })
             .collect(),
-    }))
+    })
 }
