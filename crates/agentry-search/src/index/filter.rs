@@ -263,7 +263,11 @@ mod tests {
         let st = fixture();
         let mut q = Query::new();
         q.latest_only = true;
-        assert_eq!(keys(filter(&st, &q)), vec![0, 3], "stable 2.4.1 beats 2.5.0-beta.1");
+        assert_eq!(
+            keys(filter(&st, &q)),
+            vec![0, 3],
+            "stable 2.4.1 beats 2.5.0-beta.1"
+        );
         q.include_prerelease = true;
         assert_eq!(keys(filter(&st, &q)), vec![1, 3]);
         let mut q = Query::new();
@@ -277,7 +281,11 @@ mod tests {
         q.pushed_since = Some(10);
         assert_eq!(keys(filter(&st, &q)), vec![1]);
         q.latest_only = true;
-        assert_eq!(keys(filter(&st, &q)), vec![1], "latest among the fresh ones");
+        assert_eq!(
+            keys(filter(&st, &q)),
+            vec![1],
+            "latest among the fresh ones"
+        );
     }
 
     #[test]
