@@ -176,6 +176,11 @@ pub struct Query {
     pub max_input_tokens: Option<u64>,
     /// Include pre-release versions (`prerelease=true`).
     pub include_prerelease: bool,
+    /// Only agents pushed at or after this Unix time (seconds); the MCP Registry front door's
+    /// `updated_since`.
+    pub pushed_since: Option<i64>,
+    /// Only each name's highest version (the MCP Registry front door's `version=latest`).
+    pub latest_only: bool,
     /// Compute facet counts (`facets=true`).
     pub facets: bool,
     pub limit: usize,

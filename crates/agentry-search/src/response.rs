@@ -26,6 +26,8 @@ pub struct AgentHit {
     pub score: f32,
     /// The pod the record came from.
     pub source_pod: String,
+    /// When the manifest was stored (Unix seconds).
+    pub pushed_at: i64,
     /// Why the agent matched (match requests only).
     pub why: Vec<String>,
 }

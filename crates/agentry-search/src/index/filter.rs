@@ -134,7 +134,40 @@ pub(super) fn filter(st: &State, q: &Query) -> Option<RoaringBitmap> {
             .collect();
         acc = Some(fits);
     }
+    if let Some(since) = q.pushed_since {
+        let base = acc.take().unwrap_or_else(|| st.alive.clone());
+        let fresh: RoaringBitmap = base
+            .iter()
+            .filter(|k| st.doc(*k).is_some_and(|d| d.pushed_at >= since))
+            .collect();
+        acc = Some(fresh);
+    }
+    if q.latest_only {
+        let base = acc.take().unwrap_or_else(|| st.alive.clone());
+        acc = Some(latest_of_each(st, &base, q.include_prerelease));
+    }
     acc
+}
+
+/// Of the keys in `of`, each name's highest version (ties: the newest key).
+fn latest_of_each(st: &State, of: &RoaringBitmap, include_pre: bool) -> RoaringBitmap {
+    let mut best: std::collections::HashMap<&str, u32> = std::collections::HashMap::new();
+    for k in of {
+        let Some(d) = st.doc(k) else { continue };
+        match best.entry(d.repo.as_str()) {
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(k);
+            }
+            std::collections::hash_map::Entry::Occupied(mut e) => {
+                if let Some(cur) = st.doc(*e.get())
+                    && version_rank(d, include_pre) >= version_rank(cur, include_pre)
+                {
+                    e.insert(k);
+                }
+            }
+        }
+    }
+    best.into_values().collect()
 }
 
 /// The keys in `of` whose version satisfies `spec` (`Latest`: the single highest).
@@ -223,6 +256,36 @@ mod tests {
             transport: None,
         });
         state_of(&[a, b, c, d])
+    }
+
+    #[test]
+    fn latest_only_keeps_each_names_highest_and_pushed_since_bounds_the_push_time() {
+        let st = fixture();
+        let mut q = Query::new();
+        q.latest_only = true;
+        assert_eq!(
+            keys(filter(&st, &q)),
+            vec![0, 3],
+            "stable 2.4.1 beats 2.5.0-beta.1"
+        );
+        q.include_prerelease = true;
+        assert_eq!(keys(filter(&st, &q)), vec![1, 3]);
+        let mut q = Query::new();
+        q.pushed_since = Some(1);
+        assert_eq!(keys(filter(&st, &q)), vec![0, 1, 2, 3]);
+        q.pushed_since = Some(2);
+        assert!(keys(filter(&st, &q)).is_empty());
+        let mut late = agent("acme/analyst", "1.0.0", "earnings", &[]);
+        late.pushed_at = 50;
+        let st = state_of(&[agent("acme/analyst", "2.0.0", "x", &[]), late]);
+        q.pushed_since = Some(10);
+        assert_eq!(keys(filter(&st, &q)), vec![1]);
+        q.latest_only = true;
+        assert_eq!(
+            keys(filter(&st, &q)),
+            vec![1],
+            "latest among the fresh ones"
+        );
     }
 
     #[test]

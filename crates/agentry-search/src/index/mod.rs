@@ -137,6 +137,7 @@ fn item(doc: &DocMeta, score: f32) -> AgentHit {
         trust_tier: doc.tier,
         score,
         source_pod: doc.source_pod.to_string(),
+        pushed_at: doc.pushed_at,
         why: Vec::new(),
     }
 }

@@ -149,6 +149,9 @@ pub(crate) fn terms_of(agent: &IndexedAgent, tax: &Taxonomies) -> Vec<String> {
     for p in &r.protocols {
         t.push(format!("proto:{}", p.kind.as_str().to_ascii_lowercase()));
     }
+    if speaks_mcp_by_format(r) {
+        t.push("proto:mcp".into());
+    }
     if let Some(rt) = &r.runtime {
         for p in &rt.platforms {
             t.push(format!("os:{}", p.os.to_ascii_lowercase()));
@@ -227,6 +230,9 @@ impl State {
                 protocols.push(s);
             }
         }
+        if speaks_mcp_by_format(r) {
+            protocols.push("mcp".into());
+        }
         let meta = DocMeta {
             repo: agent.repo.clone(),
             version: r.identity.version.as_str().into(),
@@ -299,6 +305,16 @@ impl State {
         let postings: usize = self.postings.iter().map(|p| p.serialized_size()).sum();
         docs + postings + self.docs.len() * 8 + self.by_artifact.len() * 120
     }
+}
+
+/// An MCP `server.json` describes an MCP server even when it lists no packages or remotes
+/// (the MCP Registry front door lists every such record).
+fn speaks_mcp_by_format(r: &agentry_types::AgentRecord) -> bool {
+    r.provenance.source_format == agentry_types::record::SourceFormat::Mcp
+        && !r
+            .protocols
+            .iter()
+            .any(|p| p.kind == agentry_types::record::ProtocolKind::Mcp)
 }
 
 #[cfg(test)]
