@@ -39,6 +39,22 @@ pub struct Args {
     #[arg(long, env = "AGENTRY_AUTH", num_args = 2, value_names = ["KIND", "FILE"])]
     pub auth: Vec<String>,
 
+    /// Roles per namespace and API keys (TOML: `[[grant]] subject = "alice" namespace =
+    /// "acme" role = "reader|publisher|admin"`, `subject = "anonymous"` for anonymous read,
+    /// `[[api_key]]` entries with the key's name and SHA-256). Turns on access control and the token
+    /// endpoint at /token; without it every htpasswd user is an admin.
+    #[arg(long, env = "AGENTRY_AUTH_POLICY", value_name = "FILE")]
+    pub auth_policy: Option<PathBuf>,
+
+    /// The pod's address as clients reach it (`https://registry.example.com`): the token
+    /// realm in `WWW-Authenticate` and the tokens' service. Default: the request's Host.
+    #[arg(long, env = "AGENTRY_PUBLIC_URL", value_name = "URL")]
+    pub public_url: Option<String>,
+
+    /// Seconds a token from /token stays valid (1 to 86400).
+    #[arg(long, env = "AGENTRY_TOKEN_TTL", default_value_t = 300, value_name = "SECS")]
+    pub token_ttl: u64,
+
     /// Largest manifest accepted, in bytes (at least 4 MiB).
     #[arg(long, env = "AGENTRY_MAX_MANIFEST_BYTES", default_value_t = 4 * 1024 * 1024)]
     pub max_manifest_bytes: u64,
@@ -231,6 +247,9 @@ impl Args {
             shutdown_grace: Duration::from_secs(self.shutdown_grace),
             trust_min_tier: self.trust_min_tier,
             trust_reverify_interval: Duration::from_secs(self.trust_reverify_interval),
+            auth_policy: self.auth_policy.clone(),
+            public_url: self.public_url.clone(),
+            token_ttl: Duration::from_secs(self.token_ttl),
             ..ServeConfig::default()
         };
         self.trust.apply(&mut config);
